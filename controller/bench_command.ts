@@ -1,0 +1,24 @@
+/**
+ * `spirit bench <target>`: benchmarks that print figures. Each target's body lives with its
+ * subject; this file only gathers them.
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { auctionBenchCommand } from "./auction/bench.ts";
+
+/** Builds `spirit bench` with one subcommand per benchmark target. */
+export function benchCommand() {
+  const targets = [auctionBenchCommand()];
+  const bench = new Command("bench").description(
+    "Run a benchmark and print its figures (targets: " + targets.map((t) => t.name()).join(", ") +
+      ", all)",
+  );
+  for (const target of targets) bench.addCommand(target);
+  bench.command("all").description("Run every benchmark target in turn").action(async () => {
+    for (const target of targets) {
+      console.log(`# spirit bench ${target.name()}`);
+      await target.parseAsync([], { from: "user" });
+    }
+  });
+  return bench;
+}
