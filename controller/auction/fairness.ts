@@ -130,12 +130,16 @@ function headroom(market: NodeMarket, i: number, bundle: Bundle, resource: Resou
   return Math.max(0, max - bundle[KEY[resource]]);
 }
 
-/** The most app i could give up of `resource` while losing less than IDLE_LOSS. */
+/**
+ * The most app i could give up of `resource` while losing less than IDLE_LOSS (0 when that
+ * is not more than `above`, if given).
+ */
 export function idleAmount(
   market: NodeMarket,
   i: number,
   bundle: Bundle,
   resource: Resource,
+  options: { above?: number } = {},
 ): number {
   const limits = market.apps[i]?.limits;
   if (limits === undefined) return 0;
@@ -145,6 +149,8 @@ export function idleAmount(
   const target = opsOf(market, i, bundle) * (1 - IDLE_LOSS);
   const keeps = (r: number) => opsOf(market, i, withExtra(bundle, resource, -r)) >= target;
   if (keeps(spare)) return spare;
+  // Callers that only care about amounts above a threshold skip the search below it.
+  if (options.above !== undefined && (spare <= options.above || !keeps(options.above))) return 0;
   let lo = 0;
   let hi = spare;
   for (let k = 0; k < 40; k++) {
@@ -202,7 +208,7 @@ export function paretoGaps(
       }
     }
     bundles.forEach((bundle, i) => {
-      const idle = idleAmount(market, i, bundle, resource);
+      const idle = idleAmount(market, i, bundle, resource, { above: tolerance * capacity });
       if (idle <= tolerance * capacity) return;
       const { index, gain } = bestGainer(market, bundles, resource, idle, i);
       if (gain > tolerance) {

@@ -167,12 +167,18 @@ function chooseCandidate(
   let best: { candidate: Candidate; score: number } | null = null;
   let bestWithGaps: { candidate: Candidate; score: number } | null = null;
   for (const candidate of candidates) {
-    const completed = paretoSweep(
+    const fitted = fitToCapacity(market, candidate.bundles);
+    if (candidate.exact && !hasLeftover(market, fitted)) {
+      // An exact equilibrium: demands are already trimmed and nothing is left over.
+      const efficient = paretoGaps(market, fitted, CERTIFY_TOLERANCE).length === 0;
+      if (efficient && certify(market, fitted, endowment)) return { ...candidate, bundles: fitted };
+    }
+    const { bundles: completed, certified } = paretoSweep(
       market,
-      distributeLeftover(market, fitToCapacity(market, candidate.bundles)),
+      distributeLeftover(market, fitted),
       endowment,
     );
-    if (!certify(market, completed, endowment)) continue;
+    if (!certified) continue;
     const done = { ...candidate, bundles: completed };
     const efficient = paretoGaps(market, completed, CERTIFY_TOLERANCE).length === 0;
     // Candidates come in order of increasing loss: the first fair and efficient one wins.
@@ -197,12 +203,17 @@ function chooseCandidate(
     fairAnchor(market, endowment),
   );
   return {
-    bundles: paretoSweep(market, blended.bundles, endowment),
+    bundles: paretoSweep(market, blended.bundles, endowment).bundles,
     exact: false,
     note: `approximate equilibrium: moved ${(blended.alpha * 100).toFixed(1)}% of the way ` +
       `from the (redistributed) equal split, the most that keeps sharing incentive and ` +
       `envy-freeness`,
   };
+}
+
+function hasLeftover(market: NodeMarket, bundles: readonly Bundle[]): boolean {
+  return sum(bundles, "cacheMiB") < market.cacheMiB * (1 - 1e-9) ||
+    sum(bundles, "bandwidthMbps") < market.bandwidthMbps * (1 - 1e-9);
 }
 
 /**
@@ -589,14 +600,14 @@ function paretoSweep(
   market: NodeMarket,
   bundles: Bundle[],
   endowment: readonly Bundle[],
-): Bundle[] {
+): { bundles: Bundle[]; certified: boolean } {
   const trimmed = bundles.map((b, i) => {
     const app = market.apps[i];
     if (app === undefined) throw new RangeError(`No app at index ${i}`);
     return trim(app.model, app.limits, b.cacheMiB, b.bandwidthMbps);
   });
   const improved = distributeLeftover(market, trimmed);
-  if (certify(market, improved, endowment)) return improved;
+  if (certify(market, improved, endowment)) return { bundles: improved, certified: true };
   let good = 0;
   let bad = 1;
   for (let k = 0; k < 16; k++) {
@@ -604,7 +615,9 @@ function paretoSweep(
     if (certify(market, blend(bundles, improved, mid), endowment)) good = mid;
     else bad = mid;
   }
-  return good > 0 ? blend(bundles, improved, good) : bundles;
+  return good > 0
+    ? { bundles: blend(bundles, improved, good), certified: true }
+    : { bundles, certified: certify(market, bundles, endowment) };
 }
 
 /** The largest step from the anchor toward `target` that still certifies. */
