@@ -59,3 +59,22 @@ export {
   validateScenario,
 } from "./controller/auction/scenario.ts";
 export { type AllocationRun, runEpochs } from "./controller/auction/epochs.ts";
+
+export * from "./controller/playbook/mod.ts";
+export { type RunOptions, runPlaybook, type RunResult } from "./controller/run/run.ts";
+export { listRdmaDevices, type RdmaAvailability } from "./ffi/ibverbs.ts";
+export type {
+  AgentEvent,
+  AgentRequest,
+  AgentResponse,
+  Allocation,
+  AppSample,
+  HostFacts,
+  LaunchSpec,
+  ThroughputSource,
+} from "./agent/protocol.ts";
+export { AGENT_PROTOCOL_VERSION } from "./agent/protocol.ts";
+
+// A playbook file run as the main module (`deno run -A playbooks/x.ts`) runs through this.
+import { installPlaybookRunner } from "./controller/run/command.ts";
+installPlaybookRunner();

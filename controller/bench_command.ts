@@ -5,10 +5,20 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { auctionBenchCommand } from "./auction/bench.ts";
+import { ffiBenchCommand } from "../ffi/bench_ffi.ts";
+import { rdmaBenchCommand } from "../memserver/rdma_bench.ts";
+import { memserverBenchCommand } from "../memserver/bench.ts";
+import { controllerBenchCommand } from "./run/bench.ts";
 
 /** Builds `spirit bench` with one subcommand per benchmark target. */
 export function benchCommand() {
-  const targets = [auctionBenchCommand()];
+  const targets = [
+    auctionBenchCommand(),
+    ffiBenchCommand(),
+    rdmaBenchCommand(),
+    memserverBenchCommand(),
+    controllerBenchCommand(),
+  ];
   const bench = new Command("bench").description(
     "Run a benchmark and print its figures (targets: " + targets.map((t) => t.name()).join(", ") +
       ", all)",

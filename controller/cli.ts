@@ -7,6 +7,12 @@ import { Command, type CommanderError } from "@commander-js/extra-typings";
 import { allocateCommand } from "./auction/allocate_command.ts";
 import { benchCommand } from "./bench_command.ts";
 import { demoCommand } from "./demo_command.ts";
+import { memserverCommand } from "../memserver/command.ts";
+import { workloadCommand } from "../agent/workloads/command.ts";
+import { agentCommand } from "../agent/command.ts";
+import { execCommand } from "../agent/exec_command.ts";
+import { reportCommand } from "./results/command.ts";
+import { checkCommand, downCommand, runCommand } from "./run/command.ts";
 
 /** Exit status for usage errors (unknown command or flag, invalid input files). */
 export const EXIT_USAGE = 2;
@@ -26,6 +32,14 @@ export function buildProgram(): Command {
       allocateCommand(),
       benchCommand(),
       demoCommand(),
+      memserverCommand(),
+      workloadCommand(),
+      agentCommand(),
+      execCommand(),
+      reportCommand(),
+      runCommand(),
+      checkCommand(),
+      downCommand(),
     ]
   ) {
     program.addCommand(command);

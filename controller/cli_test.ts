@@ -18,7 +18,7 @@ async function spirit(
 Deno.test("spirit --help lists every command", async () => {
   const { code, stdout } = await spirit("--help");
   assert.equal(code, 0);
-  for (const command of ["allocate", "bench", "demo"]) {
+  for (const command of ["allocate", "bench", "demo", "run", "check", "down", "report"]) {
     assert.match(stdout, new RegExp(`\\n\\s+${command}\\b`));
   }
 });

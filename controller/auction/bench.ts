@@ -9,6 +9,7 @@ import { formatTable } from "../../common/table.ts";
 import { generateScenario, seededRandom } from "./generate.ts";
 import type { NodeAllocation, NodeMarket } from "./market.ts";
 import { buildModel, type ModelSpec } from "./model.ts";
+import { AllocationPool } from "./allocation_pool.ts";
 import { allocateNodes } from "./policy.ts";
 import { validateScenario } from "./scenario.ts";
 
@@ -41,7 +42,12 @@ export interface AuctionBenchResult {
   warmP95Ms: number;
   exactShare: number;
   targetMs?: number;
+  /** The same case on a pool of workers (one per CPU), for clusters of many nodes. */
+  parallel?: { workers: number; coldMs: number; warmMedianMs: number; warmP95Ms: number };
 }
+
+/** Cases with at least this many nodes are also run on the worker pool. */
+export const PARALLEL_FROM_NODES = 100;
 
 function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;
@@ -60,18 +66,31 @@ function drift(spec: ModelSpec, random: () => number): ModelSpec {
   }
 }
 
-/** Runs one case; `now` is injectable for tests. */
-export function runAuctionBenchCase(
+/** Allocates every node of an epoch (on this thread, or on a pool of workers). */
+export type Allocate = (
+  markets: readonly NodeMarket[],
+  previous?: Map<string, NodeAllocation>,
+) => Promise<NodeAllocation[]>;
+
+/** Allocation on this thread. */
+export const allocateHere: Allocate = (markets, previous) =>
+  Promise.resolve(allocateNodes(markets, "symbiosis", previous === undefined ? {} : { previous }));
+
+/** Runs one case; the allocator and `now` are injectable. */
+export async function runAuctionBenchCase(
   c: AuctionBenchCase,
-  now: () => number = () => performance.now(),
-): AuctionBenchResult {
+  { allocate = allocateHere, now = () => performance.now() }: {
+    allocate?: Allocate;
+    now?: () => number;
+  } = {},
+): Promise<AuctionBenchResult> {
   const scenario = validateScenario(
     generateScenario(4242, { nodes: c.nodes, appsPerNode: c.appsPerNode }),
   );
   const random = seededRandom(99);
   let markets: NodeMarket[] = scenario.markets;
   const t0 = now();
-  let allocations = allocateNodes(markets, "symbiosis");
+  let allocations = await allocate(markets);
   const coldMs = now() - t0;
   const warm: number[] = [];
   let exact = 0;
@@ -83,7 +102,7 @@ export function runAuctionBenchCase(
     }));
     const previous = new Map<string, NodeAllocation>(allocations.map((a) => [a.nodeId, a]));
     const started = now();
-    allocations = allocateNodes(markets, "symbiosis", { previous });
+    allocations = await allocate(markets, previous);
     warm.push(now() - started);
     exact += allocations.filter((a) => a.converged).length;
     total += allocations.length;
@@ -107,13 +126,26 @@ export function auctionBenchCommand() {
     .description("Time per epoch of the symbiosis market, 2 to 10,000 apps")
     .option("--json", "print exactly one JSON document")
     .option("--quick", "run fewer epochs per case")
-    .action((options) => {
-      const results = AUCTION_BENCH_CASES.map((c) => {
+    .action(async (options) => {
+      using pool = new AllocationPool();
+      const onPool: Allocate = (markets, previous) =>
+        pool.allocate(markets, "symbiosis", previous === undefined ? {} : { previous });
+      const results: AuctionBenchResult[] = [];
+      for (const c of AUCTION_BENCH_CASES) {
         const run = options.quick ? { ...c, epochs: Math.max(2, Math.ceil(c.epochs / 10)) } : c;
-        const result = runAuctionBenchCase(run);
+        const result = await runAuctionBenchCase(run);
+        if (run.nodes >= PARALLEL_FROM_NODES) {
+          const parallel = await runAuctionBenchCase(run, { allocate: onPool });
+          result.parallel = {
+            workers: pool.size,
+            coldMs: parallel.coldMs,
+            warmMedianMs: parallel.warmMedianMs,
+            warmP95Ms: parallel.warmP95Ms,
+          };
+        }
         if (!options.json) console.error(`done: ${c.name}`);
-        return result;
-      });
+        results.push(result);
+      }
       if (options.json) {
         console.log(JSON.stringify({ benchmark: "auction", deno: Deno.version.deno, results }));
         return;
@@ -125,6 +157,8 @@ export function auctionBenchCommand() {
           "cold ms",
           "warm median ms",
           "warm p95 ms",
+          "all cores: warm median ms",
+          "p95 ms",
           "exact equilibria",
           "target ms",
         ],
@@ -134,6 +168,10 @@ export function auctionBenchCommand() {
           r.coldMs.toFixed(2),
           r.warmMedianMs.toFixed(2),
           r.warmP95Ms.toFixed(2),
+          r.parallel === undefined
+            ? "-"
+            : `${r.parallel.warmMedianMs.toFixed(2)} (${r.parallel.workers} workers)`,
+          r.parallel === undefined ? "-" : r.parallel.warmP95Ms.toFixed(2),
           `${(r.exactShare * 100).toFixed(0)}%`,
           r.targetMs === undefined ? "-" : String(r.targetMs),
         ]),

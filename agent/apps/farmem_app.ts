@@ -1,0 +1,326 @@
+/**
+ * An app built on the far-memory client: cache capacity and bandwidth are set live through its
+ * control channel (common/farmem_control.ts, JSON lines on the child's stdin and stdout), and its
+ * counters, including its online miss-ratio curve, are the metrics.
+ * @module
+ */
+import type {
+  FarmemReady,
+  FarmemRequest,
+  FarmemResponse,
+  FarmemSample,
+} from "../../common/farmem_control.ts";
+import { readLines } from "../../common/lines.ts";
+import type {
+  Allocation,
+  AppExit,
+  AppState,
+  AppStatus,
+  EnforceableLimits,
+  FarmemLaunchSpec,
+} from "../protocol.ts";
+import type { ManagedApp, RawSample } from "./app.ts";
+import { type OutputSink, pumpOutput } from "./output.ts";
+import { exitOf, spawnApp } from "./spawn.ts";
+
+/** What a far-memory app needs from its host. */
+export interface FarmemAppContext {
+  /** argv prefix of a spirit workload, e.g. `deno run -A controller/cli.ts workload`. */
+  workloadCommand: readonly string[];
+  /** Receives the workload's stderr. */
+  stderrSink: OutputSink;
+  onOutputClosed?: () => void;
+  /** Longest wait for the ready line (default 60 s). */
+  readyTimeoutMs?: number;
+  /** Longest wait for one response (default 5 s). */
+  requestTimeoutMs?: number;
+}
+
+const BYTES_PER_MIB = 2 ** 20;
+
+/** The limits a far-memory client enforces itself. */
+const FARMEM_ENFORCEABLE: EnforceableLimits = {
+  cache: { enforced: true, via: "far-memory client page cache capacity (set-limits)" },
+  bandwidthRead: { enforced: true, via: "far-memory client token bucket (set-limits)" },
+  bandwidthWrite: { enforced: true, via: "far-memory client token bucket (set-limits)" },
+};
+
+/**
+ * The argv that runs a launch spec's program (pure). Workloads get the initial allocation as
+ * `--cache BYTES --bandwidth BYTES_PER_SEC` (bare numbers are bytes and bytes per second).
+ */
+export function farmemArgv(spec: FarmemLaunchSpec, workloadCommand: readonly string[]): string[] {
+  if (spec.program.kind === "argv") return [...spec.program.argv];
+  return [
+    ...workloadCommand,
+    spec.program.workload,
+    ...spec.program.args,
+    "--cache",
+    String(Math.floor(spec.allocation.cacheBytes)),
+    "--bandwidth",
+    String(Math.floor(spec.allocation.bandwidthBytesPerSec)),
+    "--control",
+    "stdio",
+  ];
+}
+
+/** A far-memory workload process and its control channel. */
+export class FarmemApp implements ManagedApp {
+  readonly appId: string;
+  readonly exited: Promise<AppExit | null>;
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #lines: AsyncGenerator<string>;
+  readonly #pending = new Map<number, (response: FarmemResponse) => void>();
+  readonly #context: FarmemAppContext;
+  readonly #launchedAtMs = Date.now();
+  readonly #stderrDone: Promise<void>;
+  #readerDone: Promise<void> = Promise.resolve();
+  #nextId = 1;
+  #allocation: Allocation;
+  #exit: AppExit | null = null;
+  #stopped: Promise<void> | null = null;
+
+  private constructor(spec: FarmemLaunchSpec, context: FarmemAppContext) {
+    this.appId = spec.appId;
+    this.#context = context;
+    this.#allocation = spec.allocation;
+    this.#child = spawnApp(farmemArgv(spec, context.workloadCommand), {
+      stdin: "piped",
+      ...(spec.env === undefined ? {} : { env: spec.env }),
+      ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
+    });
+    this.#writer = this.#child.stdin.getWriter();
+    this.#lines = readLines(this.#child.stdout);
+    this.#stderrDone = pumpOutput(this.#child.stderr, {
+      name: "stderr",
+      sink: context.stderrSink,
+      onLine: () => {},
+    }).then(() => context.onOutputClosed?.());
+    this.exited = this.#child.status.then((status) => {
+      this.#exit = exitOf(status);
+      for (const [id, resolve] of this.#pending) {
+        resolve({ id, ok: false, error: `workload exited (code ${this.#exit.code})` });
+      }
+      this.#pending.clear();
+      return this.#exit;
+    });
+  }
+
+  /** Starts the workload, waits for its ready line and sets the initial limits. */
+  static async launch(spec: FarmemLaunchSpec, context: FarmemAppContext): Promise<FarmemApp> {
+    const app = new FarmemApp(spec, context);
+    try {
+      await app.#awaitReady();
+      await app.setAllocation(spec.allocation);
+    } catch (error) {
+      await app.stop({ graceMs: 0 });
+      throw error;
+    }
+    return app;
+  }
+
+  async #awaitReady(): Promise<FarmemReady> {
+    const timeoutMs = this.#context.readyTimeoutMs ?? 60_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`No ready line from the workload within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    const exited = this.exited.then((exit) => {
+      throw new Error(
+        `Workload exited before its ready line (code ${exit?.code}, signal ${exit?.signal})`,
+      );
+    });
+    try {
+      const ready = await Promise.race([this.#readReady(), timeout, exited]);
+      this.#readerDone = this.#readResponses();
+      return ready;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #readReady(): Promise<FarmemReady> {
+    for (;;) {
+      const next = await this.#lines.next();
+      if (next.done) throw new Error("Workload closed stdout before its ready line");
+      const message = parseJson(next.value);
+      if (isRecord(message) && message.event === "ready") return message as unknown as FarmemReady;
+    }
+  }
+
+  async #readResponses(): Promise<void> {
+    for await (const line of this.#lines) {
+      const message = parseJson(line);
+      if (!isRecord(message) || typeof message.id !== "number") continue;
+      const resolve = this.#pending.get(message.id);
+      if (resolve === undefined) continue;
+      this.#pending.delete(message.id);
+      resolve(message as unknown as FarmemResponse);
+    }
+  }
+
+  async #request(
+    request: DistributiveOmit<FarmemRequest, "id">,
+  ): Promise<FarmemResponse> {
+    if (this.#exit !== null) throw new Error(`Workload ${this.appId} has exited`);
+    const id = this.#nextId++;
+    const timeoutMs = this.#context.requestTimeoutMs ?? 5000;
+    const response = new Promise<FarmemResponse>((resolve) => this.#pending.set(id, resolve));
+    await this.#writer.write(new TextEncoder().encode(JSON.stringify({ ...request, id }) + "\n"));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(
+          new Error(`Workload ${this.appId} did not answer ${request.op} within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([response, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #state(): AppState {
+    if (this.#stopped !== null) return "stopped";
+    return this.#exit === null ? "running" : "exited";
+  }
+
+  status(): AppStatus {
+    return {
+      appId: this.appId,
+      enforcement: "farmem",
+      state: this.#state(),
+      pid: this.#child.pid,
+      allocation: this.#allocation,
+      enforceable: FARMEM_ENFORCEABLE,
+      cgroups: {},
+      launchedAtMs: this.#launchedAtMs,
+      exit: this.#exit,
+    };
+  }
+
+  async setAllocation(allocation: Allocation): Promise<"immediate"> {
+    const response = await this.#request({
+      op: "set-limits",
+      cacheBytes: Math.floor(allocation.cacheBytes),
+      bandwidthBytesPerSec: Math.floor(allocation.bandwidthBytesPerSec),
+    });
+    if (!response.ok) {
+      throw new Error(`Workload ${this.appId} refused set-limits: ${response.error}`);
+    }
+    this.#allocation = allocation;
+    return "immediate";
+  }
+
+  async measure(): Promise<RawSample> {
+    const response = await this.#request({ op: "sample" });
+    if (!response.ok) throw new Error(`Workload ${this.appId} failed to sample: ${response.error}`);
+    if (response.sample === undefined) {
+      throw new Error(`Workload ${this.appId} answered sample without one`);
+    }
+    return toRawSample(this.appId, response.sample, {
+      state: this.#state(),
+      allocation: this.#allocation,
+      launchedAtMs: this.#launchedAtMs,
+    });
+  }
+
+  stop(options: { graceMs?: number } = {}): Promise<void> {
+    this.#stopped ??= this.#stop(options.graceMs ?? 2000);
+    return this.#stopped;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    if (this.#exit === null && graceMs > 0) {
+      try {
+        await Promise.race([this.#request({ op: "stop" }), this.exited]);
+      } catch (_error) {
+        // The workload did not answer stop in time: it is killed below.
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.exited,
+        new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
+      ]);
+      clearTimeout(timer);
+    }
+    if (this.#exit === null) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error;
+      }
+    }
+    await this.exited;
+    await this.#writer.close().catch((error) => {
+      // The workload has exited, so its stdin may already be closed.
+      if (!(error instanceof TypeError || error instanceof Deno.errors.BrokenPipe)) throw error;
+    });
+    await this.#readerDone;
+    await this.#lines.return(undefined);
+    await this.#stderrDone;
+  }
+}
+
+/** Maps a far-memory sample to the agent's sample shape (pure). */
+export function toRawSample(
+  appId: string,
+  sample: FarmemSample,
+  options: { state: AppState; allocation: Allocation; launchedAtMs: number },
+): RawSample {
+  const timeMs = Date.now();
+  return {
+    appId,
+    timeMs,
+    elapsedMs: timeMs - options.launchedAtMs,
+    state: options.state,
+    enforcement: "farmem",
+    allocation: options.allocation,
+    enforceable: FARMEM_ENFORCEABLE,
+    opsTotal: sample.opsTotal,
+    throughputSource: "farmem",
+    residentBytes: sample.residentBytes,
+    peakResidentBytes: null,
+    swapBytes: 0,
+    swapInBytes: sample.remoteReadBytes,
+    swapOutBytes: sample.remoteWriteBytes,
+    swapOutEstimated: false,
+    majorFaults: sample.misses,
+    ioReadBytes: 0,
+    ioWriteBytes: 0,
+    cpuTimeMs: null,
+    stallMs: sample.stallMs,
+    pressure: {
+      available: false,
+      reason: "far-memory app: stalls are reported in stallMs by its client",
+    },
+    mrc: sample.mrc.length === 0
+      ? { available: false, reason: "the far-memory client has no curve yet" }
+      : {
+        available: true,
+        source: "farmem",
+        points: sample.mrc.map(([cacheMiB, missRatio]) => [cacheMiB * BYTES_PER_MIB, missRatio]),
+      },
+  };
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function parseJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (_error) {
+    return null;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}

@@ -1,0 +1,366 @@
+/**
+ * The agent's state and request handling, independent of any transport: the daemon feeds it
+ * request lines from its Unix socket, tests call it in-process. It samples every app once per
+ * interval, keeps a bounded history (so a re-attached controller can fetch what it missed),
+ * and emits events to subscribers.
+ * @module
+ */
+import { spiritCliPath } from "../common/spirit_cli.ts";
+import { type CgroupLayout, detectCgroups } from "./cgroup/mounts.ts";
+import { AGENT_VERSION, gatherFacts } from "./facts.ts";
+import { readSwapDevices } from "./host/swaps.ts";
+import {
+  AGENT_PROTOCOL_VERSION,
+  type AgentErrorCode,
+  type AgentEvent,
+  type AgentRequest,
+  type AgentResponse,
+  type AppSample,
+  type AppStatus,
+  type HelloResult,
+  type HostFacts,
+  type LaunchSpec,
+  type SamplesResult,
+  type SetAllocationResult,
+} from "./protocol.ts";
+import { parseAgentRequest } from "./protocol_schema.ts";
+import { type ManagedApp, type RawSample, withRates } from "./apps/app.ts";
+import { CgroupApp, type CgroupAppContext } from "./apps/cgroup_app.ts";
+import { FarmemApp } from "./apps/farmem_app.ts";
+import { fileSink, type OutputSink } from "./apps/output.ts";
+
+/** Configuration of one agent. */
+export interface AgentConfig {
+  /** Directory for the socket, pid file and app logs (created 0700). */
+  stateDir: string;
+  /** Swap devices to throttle for cgroup apps; default: every active swap device. */
+  swapDevices?: string[];
+  /** Sampling interval (default 1000 ms). */
+  sampleIntervalMs?: number;
+  /** Samples kept per app for re-attached controllers (default 600). */
+  historyPerApp?: number;
+  /** argv prefix that starts a spirit workload (`... workload <kind> <args> --control stdio`). */
+  workloadCommand?: string[];
+}
+
+/** An error answered to the controller with a protocol error code. */
+export class AgentError extends Error {
+  readonly code: AgentErrorCode;
+  constructor(code: AgentErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AgentError";
+    this.code = code;
+  }
+}
+
+/** The default argv prefix for spirit workloads: this checkout's CLI under this Deno. */
+export function defaultWorkloadCommand(): string[] {
+  const cli = spiritCliPath();
+  return [Deno.execPath(), "run", "-A", cli, "workload"];
+}
+
+/** Agent state: apps, samples, subscribers. */
+export class AgentCore {
+  readonly config: AgentConfig;
+  readonly startedAtMs = Date.now();
+  #layout: CgroupLayout | null = null;
+  #facts: HostFacts | null = null;
+  #apps = new Map<string, ManagedApp>();
+  #lastRaw = new Map<string, RawSample>();
+  #finalSampled = new Set<string>();
+  #history = new Map<string, AppSample[]>();
+  #seq = 0;
+  #listeners = new Set<(event: AgentEvent) => void>();
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #sampling: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(config: AgentConfig) {
+    this.config = config;
+  }
+
+  /** Starts the sampling timer. */
+  start(): void {
+    if (this.#timer !== null) return;
+    this.#timer = setInterval(() => {
+      if (this.#sampling !== null) return;
+      this.#sampling = this.sampleAll().then(() => {}).finally(() => this.#sampling = null);
+    }, this.config.sampleIntervalMs ?? 1000);
+  }
+
+  /** Listens to events; returns the unsubscribe function. */
+  subscribe(listener: (event: AgentEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(event: AgentEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  /** Status of every app. */
+  list(): AppStatus[] {
+    return [...this.#apps.values()].map((app) => app.status());
+  }
+
+  /** Parses and answers one request line (never throws). */
+  async handleLine(line: string): Promise<AgentResponse> {
+    const parsed = parseAgentRequest(line);
+    if (!parsed.ok) {
+      return {
+        id: parsed.id ?? -1,
+        ok: false,
+        error: { code: "bad-request", message: parsed.message },
+      };
+    }
+    return await this.handle(parsed.request);
+  }
+
+  /** Answers one validated request (never throws). */
+  async handle(request: AgentRequest): Promise<AgentResponse> {
+    try {
+      return { id: request.id, ok: true, result: await this.#dispatch(request) };
+    } catch (error) {
+      const code = error instanceof AgentError ? error.code : "internal";
+      const message = error instanceof Error ? error.message : String(error);
+      return { id: request.id, ok: false, error: { code, message } };
+    }
+  }
+
+  async #dispatch(request: AgentRequest): Promise<unknown> {
+    switch (request.op) {
+      case "hello": {
+        if (request.protocolVersion !== AGENT_PROTOCOL_VERSION) {
+          throw new AgentError(
+            "version-mismatch",
+            `Agent speaks protocol ${AGENT_PROTOCOL_VERSION}, controller ${request.protocolVersion}`,
+          );
+        }
+        return {
+          protocolVersion: AGENT_PROTOCOL_VERSION,
+          agentVersion: AGENT_VERSION,
+          daemonPid: Deno.pid,
+        } satisfies HelloResult;
+      }
+      case "facts":
+        return await this.facts();
+      case "launch":
+        return await this.launch(request.app);
+      case "set-allocation": {
+        const app = this.#app(request.appId);
+        let applied: "immediate" | "stepping";
+        try {
+          applied = await app.setAllocation(request.allocation);
+        } catch (error) {
+          throw new AgentError("enforcement-failed", (error as Error).message, { cause: error });
+        }
+        return { app: app.status(), applied } satisfies SetAllocationResult;
+      }
+      case "samples":
+        return this.samples(request.sinceSeq ?? 0, request.appIds);
+      case "list":
+        return { apps: this.list() };
+      case "stop": {
+        await this.stop(request.appId, request.graceMs);
+        return { appId: request.appId, stopped: true };
+      }
+      case "teardown": {
+        const stopped = await this.teardown();
+        return { stopped, shutdown: request.shutdown === true };
+      }
+    }
+  }
+
+  #app(appId: string): ManagedApp {
+    const app = this.#apps.get(appId);
+    if (app === undefined) throw new AgentError("unknown-app", `No app with id "${appId}"`);
+    return app;
+  }
+
+  /** Host facts (cached after the first call, except swap devices which are re-read). */
+  async facts(): Promise<HostFacts> {
+    this.#layout ??= await detectCgroups();
+    this.#facts ??= await gatherFacts(this.#layout);
+    return { ...this.#facts, swapDevices: await readSwapDevices() };
+  }
+
+  /** Launches or adopts an app. */
+  async launch(spec: LaunchSpec): Promise<AppStatus> {
+    if (this.#closed) throw new AgentError("launch-failed", "The agent is shutting down");
+    if (this.#apps.has(spec.appId)) {
+      throw new AgentError("app-exists", `An app with id "${spec.appId}" exists; stop it first`);
+    }
+    const facts = await this.facts();
+    const logDir = `${this.config.stateDir}/apps`;
+    await Deno.mkdir(logDir, { recursive: true, mode: 0o700 });
+    // An adopted cgroup's output is not ours to read: no log file for it.
+    const log = spec.enforcement === "cgroup-existing"
+      ? { sink: () => {}, close: () => {} }
+      : await fileSink(`${logDir}/${spec.appId}.log`);
+    const onWarning = (message: string) =>
+      this.#emit({ event: "warning", appId: spec.appId, message });
+    let app: ManagedApp;
+    try {
+      if (spec.enforcement === "farmem") {
+        app = await FarmemApp.launch(spec, {
+          workloadCommand: this.config.workloadCommand ?? defaultWorkloadCommand(),
+          stderrSink: log.sink,
+          onOutputClosed: log.close,
+        });
+      } else {
+        const context = await this.#cgroupContext(spec.swapDevices, {
+          sink: log.sink,
+          onOutputClosed: log.close,
+          onWarning,
+          hardwareCounters: facts.hardwarePerfCounters,
+        });
+        app = spec.enforcement === "cgroup"
+          ? await CgroupApp.launch(spec, context)
+          : await CgroupApp.adopt(spec, context);
+      }
+    } catch (error) {
+      log.close();
+      if (error instanceof AgentError) throw error;
+      throw new AgentError(
+        "launch-failed",
+        `Cannot launch ${spec.appId}: ${(error as Error).message}` +
+          (spec.enforcement === "cgroup-existing"
+            ? ""
+            : ` (its output: ${logDir}/${spec.appId}.log)`),
+        {
+          cause: error,
+        },
+      );
+    }
+    this.#apps.set(spec.appId, app);
+    app.exited.then((exit) => {
+      if (exit !== null && this.#apps.get(spec.appId) === app) {
+        this.#emit({ event: "app-exited", appId: spec.appId, exit });
+      }
+    });
+    return app.status();
+  }
+
+  async #cgroupContext(
+    requested: string[] | undefined,
+    options: {
+      sink: OutputSink;
+      onOutputClosed: () => void;
+      onWarning: (m: string) => void;
+      hardwareCounters: boolean;
+    },
+  ): Promise<CgroupAppContext> {
+    this.#layout ??= await detectCgroups();
+    const active = await readSwapDevices();
+    const wanted = requested ?? this.config.swapDevices;
+    const devices: string[] = [];
+    if (wanted === undefined) {
+      for (const swap of active) if (swap.device !== null) devices.push(swap.device);
+    } else {
+      for (const path of wanted) {
+        const resolved = await Deno.realPath(path).catch((error) => {
+          if (error instanceof Deno.errors.NotFound) {
+            throw new AgentError("launch-failed", `Swap device ${path} does not exist`);
+          }
+          throw error;
+        });
+        const swap = active.find((s) => s.path === resolved || s.path === path);
+        if (swap === undefined || swap.device === null) {
+          throw new AgentError(
+            "launch-failed",
+            `${path} is not an active swap device (see /proc/swaps)`,
+          );
+        }
+        devices.push(swap.device);
+      }
+    }
+    return { layout: this.#layout, throttleDevices: [...new Set(devices)], ...options };
+  }
+
+  /** Samples every app once and records the samples. */
+  async sampleAll(): Promise<AppSample[]> {
+    // Running apps every time; an exited app once more (its final counters), then no longer.
+    const apps = [...this.#apps.values()].filter((app) => {
+      const state = app.status().state;
+      return state === "running" || state === "starting" ||
+        (state === "exited" && !this.#finalSampled.has(app.appId));
+    });
+    for (const app of apps) {
+      if (app.status().state === "exited") this.#finalSampled.add(app.appId);
+    }
+    const results = await Promise.allSettled(apps.map((app) => app.measure()));
+    const samples: AppSample[] = [];
+    results.forEach((result, i) => {
+      const app = apps[i];
+      if (app === undefined) return;
+      if (result.status === "rejected") {
+        if (this.#apps.get(app.appId) === app && app.status().state !== "stopped") {
+          this.#emit({
+            event: "warning",
+            appId: app.appId,
+            message: `Sampling failed: ${String(result.reason)}`,
+          });
+        }
+        return;
+      }
+      const sample = withRates(result.value, {
+        previous: this.#lastRaw.get(app.appId),
+        seq: ++this.#seq,
+      });
+      this.#lastRaw.set(app.appId, result.value);
+      const history = this.#history.get(app.appId) ?? [];
+      history.push(sample);
+      if (history.length > (this.config.historyPerApp ?? 600)) history.shift();
+      this.#history.set(app.appId, history);
+      samples.push(sample);
+      this.#emit({ event: "sample", sample });
+    });
+    return samples;
+  }
+
+  /** Stored samples newer than `sinceSeq`. */
+  samples(sinceSeq: number, appIds?: string[]): SamplesResult {
+    const ids = appIds ?? [...this.#history.keys()];
+    const samples = ids.flatMap((id) =>
+      (this.#history.get(id) ?? []).filter((s) => s.seq > sinceSeq)
+    );
+    samples.sort((a, b) => a.seq - b.seq);
+    return { samples, lastSeq: this.#seq };
+  }
+
+  /** Stops one app and forgets it (idempotent: an unknown id is already stopped). */
+  async stop(appId: string, graceMs?: number): Promise<void> {
+    const app = this.#apps.get(appId);
+    if (app === undefined) return;
+    await app.stop(graceMs === undefined ? {} : { graceMs });
+    if (this.#apps.get(appId) === app) {
+      this.#apps.delete(appId);
+      this.#lastRaw.delete(appId);
+      this.#finalSampled.delete(appId);
+    }
+  }
+
+  /** Stops every app and removes every cgroup; returns the ids stopped. Idempotent. */
+  async teardown(): Promise<string[]> {
+    const ids = [...this.#apps.keys()];
+    const results = await Promise.allSettled(ids.map((id) => this.stop(id)));
+    this.#history.clear();
+    const failed = results.flatMap((r, i) =>
+      r.status === "rejected" ? [`${ids[i]}: ${String(r.reason)}`] : []
+    );
+    if (failed.length > 0) {
+      throw new AgentError("internal", `Teardown incomplete: ${failed.join("; ")}`);
+    }
+    return ids;
+  }
+
+  /** Stops the sampling timer and tears everything down (for shutdown). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#sampling;
+    await this.teardown();
+    this.#listeners.clear();
+  }
+}

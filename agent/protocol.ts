@@ -1,0 +1,372 @@
+/**
+ * The agent protocol: what the controller and a compute-node agent say to each other.
+ * Pure types and constants (no I/O); the controller and the agent both import this file.
+ *
+ * Transport: JSON lines, one object per line, over the stdio of `spirit agent` (locally or carried
+ * by `ssh host spirit agent`). There is no network listener. The session process relays lines to
+ * a long-lived agent daemon on a root-only Unix socket, so a dropped controller connection does
+ * not stop any application: a new `spirit agent` session re-attaches to the same daemon.
+ *
+ * Conversation:
+ * 1. On connect the agent sends one {@link AttachedEvent} (`{"event":"attached",...}`).
+ * 2. The controller sends {@link AgentRequest} lines; each carries a numeric `id` chosen by the
+ *    controller and gets exactly one {@link AgentResponse} with the same `id` (responses may
+ *    arrive out of order relative to events).
+ * 3. The agent may send {@link AgentEvent} lines at any time (`event` field, no `id`).
+ *
+ * Versioning: {@link AGENT_PROTOCOL_VERSION} changes only on incompatible changes. Fields may be
+ * added compatibly at any time; readers ignore fields they do not know.
+ *
+ * Units: bytes, bytes per second, milliseconds; cumulative counters count since the app started.
+ * @module
+ */
+
+/** Version of this protocol; bumped only on incompatible changes. */
+export const AGENT_PROTOCOL_VERSION = 1;
+
+/** An application id chosen by the controller: 1-64 of `[A-Za-z0-9_.-]`, unique per agent. */
+export type AppId = string;
+
+/** Pattern every {@link AppId} must match (it names the app's cgroup). */
+export const APP_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** The resources one application may use on this node. */
+export interface Allocation {
+  /** Local memory the app may keep resident (the rest lives remotely). */
+  cacheBytes: number;
+  /** Rate of remote-memory traffic (swap-in, and swap-out where enforceable). */
+  bandwidthBytesPerSec: number;
+}
+
+/** Where the agent reads an unmodified app's throughput (a cumulative operation count). */
+export type ThroughputSource =
+  /** No throughput signal; samples report `opsTotal: null`. */
+  | { kind: "none" }
+  /** Run `argv` once per sample; its stdout's first number is the cumulative op count. */
+  | { kind: "command"; argv: string[]; timeoutMs?: number }
+  /**
+   * GET `url` once per sample (loopback or node-local endpoints). Without `pattern` the body's
+   * first number is the cumulative count; with `pattern`, capture group 1 is.
+   */
+  | { kind: "http"; url: string; pattern?: string; timeoutMs?: number }
+  /**
+   * Watch the app's own output lines. With a capture group, the last captured number is the
+   * cumulative op count; without one, each matching line counts as one op.
+   */
+  | { kind: "log"; pattern: string; stream?: "stdout" | "stderr" | "both" };
+
+/** Fields every launch spec has. */
+interface LaunchBase {
+  appId: AppId;
+  /** The allocation enforced from the first instruction on. */
+  allocation: Allocation;
+  /** Extra environment variables for the app. */
+  env?: Record<string, string>;
+  /** Working directory of the app (default: the agent's). */
+  cwd?: string;
+}
+
+/** An app built on the far-memory client; limits are set live through its control channel. */
+export interface FarmemLaunchSpec extends LaunchBase {
+  enforcement: "farmem";
+  /**
+   * What to run: a spirit workload (`deno run -A controller/cli.ts workload <kind> ...args
+   * --control stdio`, built by the agent) or an explicit argv of any program speaking the
+   * far-memory control channel (common/farmem_control.ts) on its stdio.
+   */
+  program: { kind: "workload"; workload: string; args: string[] } | {
+    kind: "argv";
+    argv: string[];
+  };
+}
+
+/** An unmodified command run in a cgroup the agent creates (and removes). */
+export interface CgroupCommandLaunchSpec extends LaunchBase {
+  enforcement: "cgroup";
+  argv: string[];
+  throughput?: ThroughputSource;
+  /** Swap device(s) whose reads and writes are throttled; default: the agent's configuration. */
+  swapDevices?: string[];
+}
+
+/**
+ * An existing cgroup (for example a container's) that the agent enforces and monitors but did
+ * not start; `path` is relative to the cgroup mount (`/system.slice/docker-abc.scope`).
+ * Stopping it releases the limits; its processes are never killed.
+ */
+export interface CgroupAdoptLaunchSpec extends LaunchBase {
+  enforcement: "cgroup-existing";
+  path: string;
+  /** `command` or `http` (the agent does not see an adopted cgroup's output, so not `log`). */
+  throughput?: ThroughputSource;
+  swapDevices?: string[];
+}
+
+/** What to launch (or adopt) and how to enforce its allocation. */
+export type LaunchSpec = FarmemLaunchSpec | CgroupCommandLaunchSpec | CgroupAdoptLaunchSpec;
+
+/** How the app's allocation is enforced. */
+export type Enforcement = LaunchSpec["enforcement"];
+
+/** Whether one limit is enforced on this node, and how or why not. */
+export type Enforceability =
+  | { enforced: true; via: string }
+  | { enforced: false; reason: string };
+
+/** Which parts of an allocation this node can actually enforce for one app. */
+export interface EnforceableLimits {
+  cache: Enforceability;
+  /** Remote reads (swap-in, far-memory fetches). */
+  bandwidthRead: Enforceability;
+  /** Remote writes (swap-out, far-memory write-back). */
+  bandwidthWrite: Enforceability;
+}
+
+/** A value the node cannot measure, with the reason (never an invented number). */
+export interface Unavailable {
+  available: false;
+  reason: string;
+}
+
+/** Memory pressure (Linux PSI) for the app's cgroup, or for the whole system where noted. */
+export type PressureReading =
+  | {
+    available: true;
+    /** `cgroup` when measured for the app's cgroup, `system` when only /proc/pressure exists. */
+    scope: "cgroup" | "system";
+    /** Share of time some task stalled on memory, 10 s average, percent. */
+    someAvg10: number;
+    fullAvg10: number;
+    /** Cumulative stall time in microseconds. */
+    someTotalUs: number;
+    fullTotalUs: number;
+  }
+  | Unavailable;
+
+/** A miss-ratio curve or why there is none. */
+export type MrcReading =
+  | {
+    available: true;
+    /** `farmem`: the client's online curve; `pebs`: fitted from sampled data addresses. */
+    source: "farmem" | "pebs";
+    /** [cacheBytes, missRatio] pairs, cache ascending. */
+    points: Array<[number, number]>;
+  }
+  | Unavailable;
+
+/** One app at one instant; the agent takes one per app every sampling interval (1 s). */
+export interface AppSample {
+  /** Agent-wide sequence number, increasing; use it to fetch only newer samples. */
+  seq: number;
+  appId: AppId;
+  /** Wall-clock time of the sample, Unix epoch milliseconds. */
+  timeMs: number;
+  /** Milliseconds since the app was launched or adopted. */
+  elapsedMs: number;
+  state: AppState;
+  enforcement: Enforcement;
+  /** The allocation currently requested (limits being stepped down still report the target). */
+  allocation: Allocation;
+  enforceable: EnforceableLimits;
+  /** Cumulative operations (null without a throughput source) and the rate since the last sample. */
+  opsTotal: number | null;
+  opsPerSec: number | null;
+  /** Which source `opsTotal` comes from (`farmem`, `log`, `command`, `http`, `none`). */
+  throughputSource: ThroughputSource["kind"] | "farmem";
+  /** Bytes resident in local memory (cgroup: anonymous + page cache; farmem: cached pages). */
+  residentBytes: number;
+  /** Highest resident bytes since launch, when the kernel tracks it (cgroup v1, v2 >= 5.19). */
+  peakResidentBytes: number | null;
+  /** Bytes currently swapped out (cgroup apps; 0 for farmem apps). */
+  swapBytes: number;
+  /** Cumulative bytes read back from swap or remote memory. */
+  swapInBytes: number;
+  /** Cumulative bytes written to swap or remote memory; see `swapOutEstimated`. */
+  swapOutBytes: number;
+  /**
+   * True when the kernel does not account swap-out per cgroup (cgroup v1): then `swapOutBytes`
+   * is the running maximum of (swap in use + swapped-in bytes), a lower-bound estimate.
+   */
+  swapOutEstimated: boolean;
+  /** Rates over the last interval, bytes per second. */
+  swapInBytesPerSec: number;
+  swapOutBytesPerSec: number;
+  /** Cumulative major page faults (cgroup apps; far-memory misses for farmem apps). */
+  majorFaults: number;
+  /** Cumulative block I/O of the app on all devices, bytes. */
+  ioReadBytes: number;
+  ioWriteBytes: number;
+  /** CPU time of the app's processes (perf task clock), ms; null when not measurable. */
+  cpuTimeMs: number | null;
+  /** Far-memory apps: ms stalled on remote memory (fetches and the limiter); null otherwise. */
+  stallMs: number | null;
+  pressure: PressureReading;
+  mrc: MrcReading;
+}
+
+/** Lifecycle of an app under the agent. */
+export type AppState = "starting" | "running" | "exited" | "stopped";
+
+/** An app as listed by the agent. */
+export interface AppStatus {
+  appId: AppId;
+  enforcement: Enforcement;
+  state: AppState;
+  /** Main process id, when the agent launched it. */
+  pid: number | null;
+  allocation: Allocation;
+  enforceable: EnforceableLimits;
+  /** Cgroup path(s) the agent created or adopted, by controller (`memory`, `blkio`, `unified`). */
+  cgroups: Record<string, string>;
+  launchedAtMs: number;
+  exit: AppExit | null;
+}
+
+/** How an app's process ended. */
+export interface AppExit {
+  code: number;
+  signal: string | null;
+  atMs: number;
+}
+
+/** An active swap device (from /proc/swaps). */
+export interface SwapDeviceFacts {
+  path: string;
+  type: string;
+  sizeBytes: number;
+  usedBytes: number;
+  priority: number;
+  /** `major:minor` of the block device; null for swap files. */
+  device: string | null;
+}
+
+/** One cgroup hierarchy's controller as seen by the agent. */
+export interface CgroupControllerFacts {
+  version: 1 | 2;
+  mount: string;
+}
+
+/** What the agent found on its host; what the controller plans with. */
+export interface HostFacts {
+  protocolVersion: number;
+  agentVersion: string;
+  hostname: string;
+  kernel: { release: string; version: string };
+  arch: string;
+  cpus: number;
+  memoryBytes: number;
+  pageSizeBytes: number;
+  cgroup: {
+    /** 2 when only the unified hierarchy exists, 1 when only v1, `hybrid` when both are mounted. */
+    layout: 1 | 2 | "hybrid";
+    /** The hierarchy holding the memory controller (null when none). */
+    memory: CgroupControllerFacts | null;
+    /** The hierarchy holding block I/O throttling (v1 `blkio` or v2 `io`). */
+    io: CgroupControllerFacts | null;
+    /** Controllers of the v1 hierarchies and of the v2 root. */
+    v1Controllers: string[];
+    v2Controllers: string[];
+    /** v1 only: `memory.memsw.limit_in_bytes` exists (swap accounting on). */
+    memswAccounting: boolean;
+  };
+  /** /proc/pressure exists (PSI). Per-cgroup PSI needs cgroup v2. */
+  psi: boolean;
+  swapDevices: SwapDeviceFacts[];
+  /** RDMA devices under /sys/class/infiniband. */
+  rdmaDevices: string[];
+  hardwarePerfCounters: boolean;
+  softwarePerfEvents: boolean;
+  /** What a cgroup app's allocation can enforce on this host. */
+  cgroupEnforcement: EnforceableLimits;
+}
+
+/** Requests from the controller; each gets exactly one {@link AgentResponse} with its `id`. */
+export type AgentRequest =
+  /**
+   * Checks the protocol version; answered with {@link HelloResult}. With `sampleEvents`, this
+   * connection also receives every new sample as a `sample` event.
+   */
+  | { id: number; op: "hello"; protocolVersion: number; client?: string; sampleEvents?: boolean }
+  /** Answered with {@link HostFacts}. */
+  | { id: number; op: "facts" }
+  /** Launches (or adopts) an app; answered with its {@link AppStatus}. */
+  | { id: number; op: "launch"; app: LaunchSpec }
+  /** Sets an app's allocation; raises apply at once, cache shrinks in steps. Answered with {@link SetAllocationResult}. */
+  | { id: number; op: "set-allocation"; appId: AppId; allocation: Allocation }
+  /**
+   * Returns stored samples with `seq > sinceSeq` (all retained ones when omitted), optionally
+   * for some apps only; answered with {@link SamplesResult}.
+   */
+  | { id: number; op: "samples"; sinceSeq?: number; appIds?: AppId[] }
+  /** Answered with `{ apps: AppStatus[] }`. */
+  | { id: number; op: "list" }
+  /** Stops one app (SIGTERM, then SIGKILL after `graceMs`) and removes its cgroup. Idempotent. */
+  | { id: number; op: "stop"; appId: AppId; graceMs?: number }
+  /**
+   * Stops every app, removes every cgroup the agent made, and forgets all state. Idempotent.
+   * With `shutdown`, the agent daemon exits afterwards.
+   */
+  | { id: number; op: "teardown"; shutdown?: boolean };
+
+/** The operation names of {@link AgentRequest}. */
+export type AgentOp = AgentRequest["op"];
+
+/** Result of `hello`. */
+export interface HelloResult {
+  protocolVersion: number;
+  agentVersion: string;
+  daemonPid: number;
+}
+
+/** Result of `set-allocation`. */
+export interface SetAllocationResult {
+  app: AppStatus;
+  /** `immediate` when every limit is already in force; `stepping` while a cache shrink proceeds. */
+  applied: "immediate" | "stepping";
+}
+
+/** Result of `samples`. */
+export interface SamplesResult {
+  samples: AppSample[];
+  /** Highest sequence number issued so far (pass it back as `sinceSeq`). */
+  lastSeq: number;
+}
+
+/** Error codes in failed responses. */
+export type AgentErrorCode =
+  | "bad-request"
+  | "version-mismatch"
+  | "unknown-app"
+  | "app-exists"
+  | "not-supported"
+  | "launch-failed"
+  | "enforcement-failed"
+  | "internal";
+
+/** The response to one request. */
+export type AgentResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code: AgentErrorCode; message: string } };
+
+/** Sent once to each new connection. */
+export interface AttachedEvent {
+  event: "attached";
+  protocolVersion: number;
+  agentVersion: string;
+  daemonPid: number;
+  daemonStartedAtMs: number;
+  apps: AppStatus[];
+}
+
+/** Unsolicited messages from the agent. */
+export type AgentEvent =
+  | AttachedEvent
+  /** An app's process ended (by itself, or after stop/teardown). */
+  | { event: "app-exited"; appId: AppId; exit: AppExit }
+  /** A new sample (sent to every attached session as it is taken). */
+  | { event: "sample"; sample: AppSample }
+  /** Something went wrong outside any request (enforcement step failed, sampler error). */
+  | { event: "warning"; appId?: AppId; message: string };
+
+/** Any line the agent writes. */
+export type AgentMessage = AgentResponse | AgentEvent;

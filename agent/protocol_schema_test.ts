@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { parseAgentRequest } from "./protocol_schema.ts";
+
+Deno.test("parseAgentRequest accepts a cgroup launch with a log throughput source", () => {
+  const parsed = parseAgentRequest(JSON.stringify({
+    id: 4,
+    op: "launch",
+    app: {
+      appId: "kv-1",
+      enforcement: "cgroup",
+      argv: ["memcached", "-m", "4096"],
+      allocation: { cacheBytes: 2 ** 30, bandwidthBytesPerSec: 125e6 },
+      throughput: { kind: "log", pattern: "ops=(\\d+)" },
+    },
+  }));
+  assert.ok(parsed.ok);
+  assert.equal(parsed.request.op, "launch");
+});
+
+Deno.test("parseAgentRequest names the field path of bad input", () => {
+  const parsed = parseAgentRequest(JSON.stringify({
+    id: 5,
+    op: "set-allocation",
+    appId: "../etc",
+    allocation: { cacheBytes: -1, bandwidthBytesPerSec: 1 },
+  }));
+  assert.ok(!parsed.ok);
+  assert.equal(parsed.id, 5);
+  assert.match(parsed.message, /appId: app ids are/);
+  assert.match(parsed.message, /allocation\.cacheBytes/);
+});
+
+Deno.test("parseAgentRequest rejects invalid regular expressions in log sources", () => {
+  const parsed = parseAgentRequest(JSON.stringify({
+    id: 1,
+    op: "launch",
+    app: {
+      appId: "a",
+      enforcement: "cgroup",
+      argv: ["x"],
+      allocation: { cacheBytes: 1, bandwidthBytesPerSec: 1 },
+      throughput: { kind: "log", pattern: "(" },
+    },
+  }));
+  assert.ok(!parsed.ok);
+  assert.match(parsed.message, /app\.throughput\.pattern: not a valid regular expression/);
+});
+
+Deno.test("parseAgentRequest reports JSON syntax errors without an id", () => {
+  const parsed = parseAgentRequest("{not json");
+  assert.ok(!parsed.ok);
+  assert.equal(parsed.id, null);
+  assert.match(parsed.message, /not valid JSON/);
+});
+
+Deno.test("parseAgentRequest rejects adopted cgroup paths that climb out", () => {
+  const parsed = parseAgentRequest(JSON.stringify({
+    id: 2,
+    op: "launch",
+    app: {
+      appId: "c",
+      enforcement: "cgroup-existing",
+      path: "/docker/../../etc",
+      allocation: { cacheBytes: 1, bandwidthBytesPerSec: 1 },
+    },
+  }));
+  assert.ok(!parsed.ok);
+  assert.match(parsed.message, /no \.\. in paths/);
+});
+
+Deno.test("parseAgentRequest refuses a log throughput source for an adopted cgroup", () => {
+  const parsed = parseAgentRequest(JSON.stringify({
+    id: 3,
+    op: "launch",
+    app: {
+      appId: "c",
+      enforcement: "cgroup-existing",
+      path: "/docker/abc",
+      allocation: { cacheBytes: 1, bandwidthBytesPerSec: 1 },
+      throughput: { kind: "log", pattern: "x" },
+    },
+  }));
+  assert.ok(!parsed.ok);
+  assert.match(parsed.message, /app\.throughput: an adopted cgroup's output/);
+});

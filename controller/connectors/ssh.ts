@@ -1,0 +1,348 @@
+/**
+ * The OpenSSH connector: the system `ssh` client with one multiplexed master connection per
+ * host (ControlMaster, socket in a private directory), strict host-key checking by default,
+ * connect timeouts, batch mode, and bounded retries with exponential backoff for connection
+ * failures only. Commands are argv arrays, quoted once by shell_quote.ts. Remote processes
+ * report their pid first, so timeouts, aborts and `kill` reach the process on the host.
+ * @module
+ */
+import type { SshTarget } from "../playbook/types.ts";
+import { ExecTimeoutError, RemoteCommandError, SshConnectionError } from "./errors.ts";
+import { completeExec } from "./exec_io.ts";
+import { quoteArgv } from "./shell_quote.ts";
+import { classifySshFailure, sshArgs } from "./ssh_args.ts";
+import type {
+  Connector,
+  ExecOptions,
+  ExecResult,
+  ProcessStatus,
+  PutOptions,
+  RemoteProcess,
+  SpawnOptions,
+} from "./types.ts";
+
+/** Options of {@linkcode SshConnector}. */
+export interface SshConnectorOptions {
+  /** Directory for the ControlMaster socket; absent: a private temporary directory. */
+  controlDir?: string;
+  /** Attempts for a connection failure (exit 255 with a transient reason); default 4. */
+  attempts?: number;
+  /** First backoff delay in ms, doubled after each failure (default 200). */
+  backoffMs?: number;
+  /** The ssh program (default "ssh"). */
+  sshPath?: string;
+  /** Seconds the master connection outlives its last session (default 60). */
+  controlPersistSec?: number;
+}
+
+// The remote wrapper: report the shell's pid (which `exec` hands to the program), optionally
+// change directory and set variables, then become the program.
+const WRAPPER = 'cd -- "$1" || exit 127; shift; printf "spirit-pid:%s\\n" "$$"; exec "$@"';
+
+/** Runs commands on one host over OpenSSH. */
+export class SshConnector implements Connector {
+  /** The host's name, for messages. */
+  readonly host: string;
+  readonly #target: SshTarget;
+  readonly #options: SshConnectorOptions;
+  #controlDir: string | undefined;
+  #ownsControlDir = false;
+  #closed = false;
+  #master: Promise<void> | undefined;
+
+  /** A connector for `target`, named `host` in messages. Connects lazily. */
+  constructor(host: string, target: SshTarget, options: SshConnectorOptions = {}) {
+    this.host = host;
+    this.#target = target;
+    this.#options = options;
+    this.#controlDir = options.controlDir;
+  }
+
+  async #baseArgs(): Promise<string[]> {
+    if (this.#closed) throw new Error(`The ssh connector for host "${this.host}" is closed`);
+    if (this.#controlDir === undefined) {
+      this.#controlDir = await Deno.makeTempDir({ prefix: "spirit-ssh-" });
+      await Deno.chmod(this.#controlDir, 0o700);
+      this.#ownsControlDir = true;
+    }
+    return sshArgs(this.#target, {
+      controlPath: `${this.#controlDir}/%C`,
+      ...(this.#options.controlPersistSec === undefined
+        ? {}
+        : { controlPersistSec: this.#options.controlPersistSec }),
+    });
+  }
+
+  /**
+   * Opens (or checks) the master connection, retrying connection failures with backoff.
+   * @throws {SshConnectionError} when the host cannot be reached.
+   */
+  async connect(options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#withRetries(async () => {
+      const out = await this.#ssh(["exit 0"], options.signal);
+      return { code: out.code, stderr: out.stderr, started: out.code !== 255, value: undefined };
+    });
+  }
+
+  async #ssh(
+    remote: string[],
+    signal: AbortSignal | undefined,
+  ): Promise<{ code: number; stderr: string }> {
+    const args = [...(await this.#baseArgs()), "--", this.#target.host, ...remote];
+    const out = await new Deno.Command(this.#options.sshPath ?? "ssh", {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      ...(signal === undefined ? {} : { signal }),
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  }
+
+  async #withRetries<T>(
+    attempt: () => Promise<{ code: number; stderr: string; started: boolean; value: T }>,
+  ): Promise<T> {
+    const attempts = Math.max(1, this.#options.attempts ?? 4);
+    let delay = this.#options.backoffMs ?? 200;
+    for (let i = 1;; i++) {
+      const result = await attempt();
+      if (result.started || result.code !== 255) return result.value;
+      const kind = classifySshFailure(result.stderr);
+      if (kind === "permanent" || i >= attempts) {
+        throw new SshConnectionError({
+          host: this.host,
+          attempts: i,
+          stderr: result.stderr,
+          transient: kind !== "permanent",
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay *= 2;
+    }
+  }
+
+  /** Opens the master connection once; concurrent callers share it (reset after a failure). */
+  async #ensureMaster(): Promise<void> {
+    this.#master ??= this.connect().catch((error) => {
+      this.#master = undefined;
+      throw error;
+    });
+    await this.#master;
+  }
+
+  /** Starts argv on the host; resolves once it runs there (its pid is known). */
+  async spawn(argv: readonly string[], options: SpawnOptions = {}): Promise<RemoteProcess> {
+    await this.#ensureMaster();
+    return await this.#withRetries(async () => {
+      const started = await this.#start(argv, options);
+      if (started.pid !== null) {
+        return { code: 0, stderr: "", started: true, value: started.process };
+      }
+      // ssh exited before the command started: collect why, then retry or fail.
+      const [stderr, status] = await Promise.all([
+        new Response(started.process.stderr).text(),
+        started.process.status,
+        // ssh is gone, so its stdin may already be closed: nothing to report about that.
+        started.process.stdin.close().catch(() => undefined),
+        started.process.stdout.cancel(),
+      ]);
+      if (status.code !== 255) {
+        throw new RemoteCommandError({ host: this.host, argv, code: status.code, stderr });
+      }
+      return { code: 255, stderr, started: false, value: started.process };
+    });
+  }
+
+  async #start(
+    argv: readonly string[],
+    options: SpawnOptions,
+  ): Promise<{ pid: number | null; process: RemoteProcess }> {
+    if (argv.length === 0) throw new TypeError("Cannot run an empty argv");
+    const envWords = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    const remote = quoteArgv([
+      "sh",
+      "-c",
+      WRAPPER,
+      "spirit",
+      options.cwd ?? ".",
+      ...(envWords.length > 0 ? ["env", "--", ...envWords] : []),
+      ...argv,
+    ]);
+    const child = new Deno.Command(this.#options.sshPath ?? "ssh", {
+      args: [...(await this.#baseArgs()), "--", this.#target.host, remote],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const status: Promise<ProcessStatus> = child.status.then((s) => ({
+      code: s.code,
+      signal: s.signal,
+    }));
+    let exited = false;
+    status.then(() => exited = true);
+    const { pid, rest } = splitPidLine(child.stdout);
+    const remotePid = await pid;
+    const kill = async (sig: Deno.Signal = "SIGTERM") => {
+      if (exited) return;
+      if (remotePid !== null) {
+        const name = sig.replace(/^SIG/, "");
+        try {
+          await this.exec(["kill", `-${name}`, String(remotePid)], {
+            timeoutMs: 5000,
+            check: false,
+          });
+        } catch (error) {
+          // The host is unreachable: ending the local ssh client is all that is left to do.
+          if (!(error instanceof SshConnectionError || error instanceof ExecTimeoutError)) {
+            throw error;
+          }
+        }
+      }
+      if (!exited && (sig === "SIGKILL" || remotePid === null)) {
+        try {
+          child.kill("SIGKILL");
+        } catch (error) {
+          // The ssh client exited between the check and the kill: nothing left to signal.
+          if (!(error instanceof TypeError)) throw error;
+        }
+      }
+    };
+    const signal = options.signal;
+    const onAbort = () => void kill("SIGKILL");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    status.then(() => signal?.removeEventListener("abort", onAbort));
+    return {
+      pid: remotePid,
+      process: { stdin: child.stdin, stdout: rest, stderr: child.stderr, status, kill },
+    };
+  }
+
+  /**
+   * Runs argv on the host to completion. Connection failures before the command starts are
+   * retried with backoff (stdin is only fed once the command runs, so streams are safe too).
+   */
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const spawnOptions = {
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    };
+    const proc = await this.spawn(argv, spawnOptions);
+    return await completeExec(proc, { ...options, host: this.host, argv });
+  }
+
+  /** Copies a local file to the host atomically (a temporary file renamed into place). */
+  async put(localPath: string, remotePath: string, options: PutOptions = {}): Promise<void> {
+    const mode = (options.mode ?? 0o644).toString(8);
+    const script = 'set -e; mkdir -p -- "$(dirname -- "$1")"; ' +
+      'tmp=$(mktemp -- "$1.spirit-XXXXXX"); trap \'rm -f -- "$tmp"\' EXIT; ' +
+      'cat > "$tmp"; chmod "$2" "$tmp"; mv -f -- "$tmp" "$1"; trap - EXIT';
+    const file = await Deno.open(localPath, { read: true });
+    await this.exec(["sh", "-c", script, "spirit-put", remotePath, mode], {
+      stdin: file.readable,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  }
+
+  /** Copies a file from the host to `localPath` (written to a temporary file, then renamed). */
+  async get(
+    remotePath: string,
+    localPath: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const argv = ["cat", "--", remotePath];
+    const proc = await this.spawn(
+      argv,
+      options.signal === undefined ? {} : { signal: options.signal },
+    );
+    const temp = `${localPath}.spirit-${crypto.randomUUID().slice(0, 8)}`;
+    const file = await Deno.open(temp, { write: true, create: true, truncate: true });
+    try {
+      const [, stderr, status] = await Promise.all([
+        proc.stdout.pipeTo(file.writable),
+        new Response(proc.stderr).text(),
+        proc.status,
+        proc.stdin.close(),
+      ]);
+      if (status.code !== 0) {
+        throw new RemoteCommandError({ host: this.host, argv, code: status.code, stderr });
+      }
+      await Deno.rename(temp, localPath);
+    } catch (error) {
+      // The temporary file may already be gone; the transfer error is what matters.
+      await Deno.remove(temp).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Closes the master connection and removes the private control directory; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const dir = this.#controlDir;
+    if (dir !== undefined) {
+      const args = [...(await this.#baseArgs()), "-O", "exit", "--", this.#target.host];
+      // No master running (never connected, or already gone) makes `-O exit` fail: fine.
+      await new Deno.Command(this.#options.sshPath ?? "ssh", {
+        args,
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (this.#ownsControlDir) await Deno.remove(dir, { recursive: true });
+    }
+    this.#closed = true;
+  }
+
+  /** Same as `close`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+const PID_LINE = /^spirit-pid:([0-9]+)$/;
+
+/**
+ * Splits the remote stdout into the wrapper's `spirit-pid:N` line and the program's output.
+ * Lines before the pid line (noise from the remote shell's startup files) are dropped. `pid`
+ * resolves to null when the stream ends without a pid line (the command never started).
+ */
+export function splitPidLine(
+  stream: ReadableStream<Uint8Array>,
+): { pid: Promise<number | null>; rest: ReadableStream<Uint8Array> } {
+  let resolvePid: (pid: number | null) => void = () => {};
+  const pid = new Promise<number | null>((resolve) => resolvePid = resolve);
+  let buffered = new Uint8Array(0);
+  let found = false;
+  const rest = stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>(
+      {
+        transform(chunk, controller) {
+          if (found) {
+            controller.enqueue(chunk);
+            return;
+          }
+          let joined = new Uint8Array(buffered.length + chunk.length);
+          joined.set(buffered);
+          joined.set(chunk, buffered.length);
+          for (let newline = joined.indexOf(10); newline >= 0; newline = joined.indexOf(10)) {
+            const line = new TextDecoder().decode(joined.subarray(0, newline));
+            joined = joined.subarray(newline + 1);
+            const match = PID_LINE.exec(line);
+            if (match !== null) {
+              found = true;
+              resolvePid(Number(match[1]));
+              if (joined.length > 0) controller.enqueue(joined);
+              return;
+            }
+          }
+          buffered = joined;
+        },
+        flush() {
+          if (!found) resolvePid(null);
+        },
+      },
+      undefined,
+      { highWaterMark: 4 },
+    ),
+  );
+  return { pid, rest };
+}

@@ -1,0 +1,59 @@
+/**
+ * The ssh client's command line for a host: connection multiplexing, strict host keys,
+ * timeouts and batch mode, with the user's ~/.ssh/config still honoured for anything the
+ * playbook leaves unset. Pure.
+ * @module
+ */
+import type { SshTarget } from "../playbook/types.ts";
+
+/** Options of {@linkcode sshArgs}. */
+export interface SshArgsOptions {
+  /** ControlPath for the master connection (a socket in a private directory). */
+  controlPath: string;
+  /** Seconds the master connection stays open after the last session (default 60). */
+  controlPersistSec?: number;
+}
+
+/**
+ * Returns the ssh options (everything between `ssh` and the destination) for `target`.
+ * Playbook `options` come first so they take precedence (ssh keeps the first value it gets).
+ * @example sshArgs({ host: "h", ... }, { controlPath: "/tmp/d/%C" })
+ */
+export function sshArgs(target: SshTarget, options: SshArgsOptions): string[] {
+  const args: string[] = [];
+  const opt = (key: string, value: string) => args.push("-o", `${key}=${value}`);
+  for (const [key, value] of Object.entries(target.options)) opt(key, value);
+  opt("BatchMode", "yes");
+  opt("StrictHostKeyChecking", target.strictHostKeyChecking);
+  if (target.knownHostsFile !== undefined) {
+    opt("UserKnownHostsFile", target.knownHostsFile);
+    opt("GlobalKnownHostsFile", "/dev/null");
+  }
+  opt("ConnectTimeout", String(Math.max(1, Math.ceil(target.connectTimeoutMs / 1000))));
+  opt("ServerAliveInterval", "5");
+  opt("ServerAliveCountMax", "3");
+  opt("ControlMaster", "auto");
+  opt("ControlPath", options.controlPath);
+  opt("ControlPersist", String(options.controlPersistSec ?? 60));
+  if (target.identityFile !== undefined) {
+    args.push("-i", target.identityFile);
+    opt("IdentitiesOnly", "yes");
+  }
+  if (target.port !== undefined) args.push("-p", String(target.port));
+  if (target.user !== undefined) args.push("-l", target.user);
+  return args;
+}
+
+/** ssh's own stderr lines that mean the connection failed but a retry may succeed. */
+const TRANSIENT =
+  /ssh: connect to host|Connection (refused|timed out|reset|closed)|kex_exchange_identification|No route to host|Network is unreachable|Could not resolve hostname|Temporary failure in name resolution|mux_client|Control socket connect|Broken pipe|banner exchange/i;
+/** Failures a retry cannot fix. */
+const PERMANENT =
+  /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|Permission denied|Too many authentication failures|No such file or directory.*identity|Bad configuration option|command-line line/i;
+
+/** Classifies an ssh exit with status 255 from its stderr. */
+export function classifySshFailure(stderr: string): "transient" | "permanent" | "unknown" {
+  if (PERMANENT.test(stderr)) return "permanent";
+  if (TRANSIENT.test(stderr)) return "transient";
+  return "unknown";
+}

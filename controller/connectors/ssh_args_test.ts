@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import type { SshTarget } from "../playbook/types.ts";
+import { classifySshFailure, sshArgs } from "./ssh_args.ts";
+
+const target: SshTarget = {
+  host: "10.0.0.2",
+  strictHostKeyChecking: "yes",
+  connectTimeoutMs: 2500,
+  options: {},
+};
+
+Deno.test("sshArgs enables batch mode, strict host keys, timeouts and multiplexing", () => {
+  const args = sshArgs(target, { controlPath: "/tmp/d/%C" });
+  for (
+    const o of [
+      "BatchMode=yes",
+      "StrictHostKeyChecking=yes",
+      "ConnectTimeout=3",
+      "ControlMaster=auto",
+      "ControlPath=/tmp/d/%C",
+      "ControlPersist=60",
+    ]
+  ) {
+    assert.ok(args.includes(o), `${o} missing from ${args.join(" ")}`);
+  }
+  assert.ok(!args.includes("-p") && !args.includes("-l") && !args.includes("-F"));
+});
+
+Deno.test("sshArgs passes port, user, identity and known-hosts file when set", () => {
+  const args = sshArgs({
+    ...target,
+    port: 2222,
+    user: "ops",
+    identityFile: "/k/id",
+    knownHostsFile: "/k/known",
+  }, { controlPath: "/c" });
+  const joined = args.join(" ");
+  assert.match(joined, /-p 2222/);
+  assert.match(joined, /-l ops/);
+  assert.match(joined, /-i \/k\/id -o IdentitiesOnly=yes/);
+  assert.match(joined, /UserKnownHostsFile=\/k\/known/);
+});
+
+Deno.test("sshArgs puts playbook options first so they take precedence", () => {
+  const args = sshArgs({ ...target, options: { StrictHostKeyChecking: "accept-new" } }, {
+    controlPath: "/c",
+  });
+  assert.deepEqual(args.slice(0, 2), ["-o", "StrictHostKeyChecking=accept-new"]);
+});
+
+Deno.test("classifySshFailure tells transient from permanent connection failures", () => {
+  assert.equal(
+    classifySshFailure("ssh: connect to host 10.0.0.2 port 22: Connection refused"),
+    "transient",
+  );
+  assert.equal(classifySshFailure("Host key verification failed."), "permanent");
+  assert.equal(classifySshFailure("root@h: Permission denied (publickey)."), "permanent");
+  assert.equal(classifySshFailure("something else"), "unknown");
+});

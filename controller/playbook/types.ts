@@ -1,0 +1,194 @@
+/**
+ * The resolved playbook: what `definePlaybook` and `loadPlaybook` return after validation.
+ * Every human unit is already parsed: sizes in bytes, rates in bytes/s, durations in ms.
+ * Pure types and constants.
+ * @module
+ */
+import type { ThroughputSource } from "../../agent/protocol.ts";
+
+/** Allocation policies a playbook can ask for. */
+export const POLICIES = ["symbiosis", "static", "ideal", "harvest", "trade", "drf"] as const;
+/** One allocation policy. */
+export type Policy = typeof POLICIES[number];
+
+/** Memory-server transports; `auto` means RDMA when the memory node has a device, TCP otherwise. */
+export const TRANSPORTS = ["tcp", "rdma", "auto"] as const;
+/** One memory-server transport. */
+export type Transport = typeof TRANSPORTS[number];
+
+/** How to reach a host over OpenSSH. `null` in a host means this machine, without SSH. */
+export interface SshTarget {
+  /** Address or name (a `Host` alias from ~/.ssh/config works). */
+  host: string;
+  /** Login user; absent means ssh's own default (~/.ssh/config, then the local user). */
+  user?: string;
+  /** Port; absent means ssh's own default (~/.ssh/config, then 22). */
+  port?: number;
+  /** Private key file passed as `-i`. */
+  identityFile?: string;
+  /** Known-hosts file used instead of ~/.ssh/known_hosts (`UserKnownHostsFile`). */
+  knownHostsFile?: string;
+  /** `yes` (default) refuses unknown host keys; `accept-new` records first-seen keys. */
+  strictHostKeyChecking: "yes" | "accept-new";
+  /** How long to wait for the TCP connection, in ms. */
+  connectTimeoutMs: number;
+  /** Extra `-o Key=Value` options, passed verbatim after spirit's own. */
+  options: Record<string, string>;
+}
+
+/** Fields every host has. */
+interface HostBase {
+  /** The key under `hosts` in the playbook. */
+  name: string;
+  /** How to reach it, or `null` for this machine. */
+  ssh: SshTarget | null;
+}
+
+/** Memory-server settings of a memory node. */
+export interface MemserverSettings {
+  /** Bytes of remote memory this node offers. */
+  capacityBytes: number;
+  transport: Transport;
+  /** TCP port (also the RDMA CM port). */
+  port: number;
+  /** Address compute nodes use to reach the server; absent means the ssh host, or 127.0.0.1. */
+  address?: string;
+}
+
+/** A memory node: runs a memory server. */
+export interface MemoryHost extends HostBase {
+  role: "memory";
+  memserver: MemserverSettings;
+}
+
+/** A compute node: runs apps, shares its cache and remote bandwidth among them. */
+export interface ComputeHost extends HostBase {
+  role: "compute";
+  /** Name of the memory host this node's apps use for remote memory. */
+  memoryNode: string;
+  /** Local memory shared among this node's apps, in bytes. */
+  cacheBytes: number;
+  /** Remote-memory bandwidth shared among this node's apps, in bytes/s. */
+  bandwidthBytesPerSec: number;
+}
+
+/** Any host, discriminated on `role`. */
+export type Host = MemoryHost | ComputeHost;
+
+/** Settings of the kv behaviour (the kv workload, and the kv phases of a phased workload). */
+export interface KvSettings {
+  /** Zipf exponent of key popularity (0 = uniform). */
+  zipf: number;
+  /** Bytes per value, 8 to 4096. */
+  valueBytes: number;
+  /** Fraction of operations that are reads, in [0, 1]. */
+  readRatio: number;
+  /** Requests in flight at once, like a server with that many clients. */
+  concurrency: number;
+}
+
+/** A skewed key-value store over far memory (cache-sensitive). */
+export interface KvWorkload extends KvSettings {
+  kind: "kv";
+  datasetBytes: number;
+}
+
+/** STREAM-like kernels over far memory (bandwidth-hungry, cache-insensitive). */
+export interface StreamWorkload {
+  kind: "stream";
+  datasetBytes: number;
+}
+
+/** One phase of a phased workload. */
+export interface WorkloadPhase {
+  kind: "kv" | "stream";
+  durationMs: number;
+}
+
+/**
+ * Alternates kv and stream behaviour on a schedule, looping (kv on the first half of the
+ * dataset, stream on the second): tests how fast the allocation adapts.
+ */
+export interface PhasedWorkload extends KvSettings {
+  kind: "phased";
+  datasetBytes: number;
+  phases: WorkloadPhase[];
+}
+
+/** Any built-in far-memory workload. */
+export type Workload = KvWorkload | StreamWorkload | PhasedWorkload;
+
+/**
+ * Where the agent reads an unmodified app's throughput, as a cumulative operation count
+ * (`{ kind: "none" }` without one). The agent protocol's own type, so it passes through as is.
+ */
+export type { ThroughputSource };
+
+/** cgroup enforcement settings of a command app. */
+export interface CgroupSettings {
+  /**
+   * An existing cgroup to adopt, relative to the cgroup mount (e.g. a container's
+   * `/system.slice/docker-abc.scope`); then nothing is started and `argv` is absent.
+   */
+  path?: string;
+  /** Block devices the app swaps to (remote memory); bandwidth limits throttle them. */
+  swapDevices: string[];
+}
+
+/** An unmodified program run in a cgroup the agent creates, or an existing cgroup adopted. */
+export interface CommandSpec {
+  /** What to start; absent when `cgroup.path` adopts an existing cgroup. */
+  argv?: string[];
+  cwd?: string;
+  env: Record<string, string>;
+  cgroup: CgroupSettings;
+  throughput: ThroughputSource;
+}
+
+/** Per-app bounds the policy must respect (resolved: defaults are 0 and the host capacity). */
+export interface AppLimits {
+  minCacheBytes: number;
+  maxCacheBytes: number;
+  minBandwidthBytesPerSec: number;
+  maxBandwidthBytesPerSec: number;
+}
+
+/** Fields every app has. */
+interface AppBase {
+  name: string;
+  /** Name of the compute host it runs on. */
+  host: string;
+  limits: AppLimits;
+}
+
+/** An app that is one of spirit's far-memory workloads. */
+export interface WorkloadApp extends AppBase {
+  kind: "workload";
+  workload: Workload;
+}
+
+/** An app that is an unmodified command, enforced with cgroups. */
+export interface CommandApp extends AppBase {
+  kind: "command";
+  command: CommandSpec;
+}
+
+/** Any app, discriminated on `kind`. */
+export type App = WorkloadApp | CommandApp;
+
+/** A validated playbook with every unit resolved. */
+export interface Playbook {
+  name: string;
+  description?: string;
+  hosts: Record<string, Host>;
+  apps: App[];
+  policy: Policy;
+  epochMs: number;
+  /** Total run length, warm-up included; `null` runs until stopped (Ctrl-C, SIGTERM). */
+  durationMs: number | null;
+  warmupMs: number;
+  /** Directory under which each run gets its own directory. */
+  output: string;
+  /** Seed for the workloads' random generators. */
+  seed: number;
+}

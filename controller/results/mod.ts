@@ -1,0 +1,11 @@
+/**
+ * Results of a run: epoch records, the run-directory writer, summary and report.
+ * @module
+ */
+export * from "./types.ts";
+export { type EpochsFile, parseEpochs, readEpochs, RUN_FILES } from "./read.ts";
+export { summarise, type SummaryOptions } from "./summary.ts";
+export { APPS_CSV_COLUMNS, RunWriter, type RunWriterOptions } from "./writer.ts";
+export { rebuildReport, type RebuildResult } from "./rebuild.ts";
+export { CHART_IDS, renderReport } from "./report.ts";
+export { reportCommand } from "./command.ts";

@@ -1,0 +1,370 @@
+/**
+ * `spirit bench controller`: the controller's per-epoch control overhead (collect, estimate,
+ * auction, enforce, as recorded in each epoch's `timings`) with 2 and 8 compute hosts reached
+ * over real SSH in network namespaces, and the wall time of `spirit check` on those hosts.
+ * Each measurement runs the real CLI (`spirit run --quiet`, `spirit check --json`) against a
+ * playbook file written for hosts made by the netns fixture. Needs root, iproute2 and sshd.
+ * Targets (issue 5): at most 100 ms per epoch for 8 hosts; `spirit check` on 8 hosts within 5 s.
+ * @module
+ */
+import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { formatTable } from "../../common/table.ts";
+import { parseDurationMs } from "../../common/units.ts";
+import { createNetnsHosts, type NetnsHost } from "../../test/fixtures/netns_hosts.ts";
+import { parseEpochs } from "../results/read.ts";
+import type { EpochRecord } from "../results/types.ts";
+import { LOCAL_CLI } from "./runtime.ts";
+
+/** Median and 95th percentile (nearest rank) of some figures, in ms. */
+export interface Spread {
+  medianMs: number;
+  p95Ms: number;
+}
+
+/** The control overhead measured with one number of compute hosts. */
+export interface EpochOverhead {
+  computeHosts: number;
+  apps: number;
+  /** Measured (not warm-up) epochs the figures come from. */
+  epochs: number;
+  collect: Spread;
+  estimate: Spread;
+  auction: Spread;
+  enforce: Spread;
+  total: Spread;
+  /** Measured epochs that pushed at least one changed allocation, and their enforce time. */
+  changedEpochs: number;
+  enforceWhenChanged: Spread;
+  /** Wall time of the whole `spirit run` (start-up, epochs, teardown). */
+  runWallMs: number;
+}
+
+/** The wall time of `spirit check` on a set of hosts. */
+export interface CheckTiming {
+  hosts: number;
+  /** The first check (it may deploy the runtime to the hosts). */
+  firstMs: number;
+  /** Repeated checks after the first. */
+  repeats: number;
+  wall: Spread;
+  problems: number;
+}
+
+/** Everything the benchmark measured. */
+export interface ControllerBench {
+  epochMs: number;
+  overhead: EpochOverhead[];
+  check: CheckTiming | null;
+}
+
+/** Median and p95 (nearest rank) of `values`; NaN for none. */
+export function spread(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 === 1
+    ? rank(0.5)
+    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+  return { medianMs: median, p95Ms: rank(0.95) };
+}
+
+function sshSpec(host: NetnsHost): Record<string, unknown> {
+  const { ssh } = host;
+  return {
+    host: ssh.host,
+    ...(ssh.user === undefined ? {} : { user: ssh.user }),
+    ...(ssh.port === undefined ? {} : { port: ssh.port }),
+    ...(ssh.identityFile === undefined ? {} : { identityFile: ssh.identityFile }),
+    ...(ssh.knownHostsFile === undefined ? {} : { knownHostsFile: ssh.knownHostsFile }),
+    strictHostKeyChecking: ssh.strictHostKeyChecking,
+    connectTimeout: `${ssh.connectTimeoutMs}ms`,
+  };
+}
+
+/**
+ * The benchmark's playbook spec: host 0 is the memory node, every other host a compute node
+ * with two read-only kv workloads, one request in flight, on a small cache and a tight
+ * bandwidth. Bound by bandwidth, not CPU, the simulated hosts leave this machine's cores to the
+ * controller, as separate machines would. Read-only, because shrinking the cache of an app with
+ * dirty pages waits for their write-back at the app's bandwidth limit: the app's cost, not the
+ * controller's.
+ */
+export function benchPlaybookSpec(
+  hosts: readonly NetnsHost[],
+  options: { output: string; epochMs: number; durationMs: number },
+): Record<string, unknown> {
+  const [memory, ...computes] = hosts;
+  if (memory === undefined || computes.length === 0) {
+    throw new RangeError("The benchmark needs a memory host and at least one compute host");
+  }
+  const hostSpecs: Record<string, unknown> = {
+    mem: {
+      role: "memory",
+      ssh: sshSpec(memory),
+      memserver: { capacity: "512MiB", transport: "tcp", port: 7070, address: memory.address },
+    },
+  };
+  const apps: unknown[] = [];
+  computes.forEach((host, i) => {
+    const name = `cn${i + 1}`;
+    hostSpecs[name] = {
+      role: "compute",
+      ssh: sshSpec(host),
+      memoryNode: "mem",
+      cache: "2MiB",
+      bandwidth: "8Mbps",
+    };
+    for (const [app, zipf] of [["hot", 0.99], ["mild", 0.6]] as const) {
+      apps.push({
+        name: `${app}${i + 1}`,
+        host: name,
+        workload: { kind: "kv", dataset: "16MiB", zipf, readRatio: 1, concurrency: 1 },
+      });
+    }
+  });
+  return {
+    name: `bench-${computes.length}`,
+    hosts: hostSpecs,
+    apps,
+    policy: "symbiosis",
+    epoch: `${options.epochMs}ms`,
+    warmup: `${2 * options.epochMs}ms`,
+    duration: `${options.durationMs}ms`,
+    output: options.output,
+  };
+}
+
+async function spirit(
+  args: string[],
+  options: { log: (line: string) => void },
+): Promise<{ stdout: string; wallMs: number }> {
+  const start = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", LOCAL_CLI, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const wallMs = performance.now() - start;
+  const stdout = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    const stderr = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-10).join("\n");
+    options.log(stdout.trim());
+    throw new Error(`spirit ${args.join(" ")} failed (exit ${out.code}):\n${stderr}`);
+  }
+  return { stdout, wallMs };
+}
+
+function overheadOf(
+  records: readonly EpochRecord[],
+  meta: { computeHosts: number; apps: number; runWallMs: number },
+): EpochOverhead {
+  const timed = records.filter((r) => r.phase === "measure" && r.timings !== undefined);
+  const pick = (key: "collectMs" | "estimateMs" | "auctionMs" | "enforceMs" | "totalMs") =>
+    spread(timed.map((r) => r.timings?.[key] ?? NaN));
+  // An epoch's decision is in force during the next one: it changed something if the next
+  // record's allocation differs.
+  const allocation = (r: EpochRecord) =>
+    JSON.stringify(r.apps.map((a) => [a.name, a.cacheMiB, a.bandwidthMbps]));
+  const changed = timed.filter((r) => {
+    const next = records.find((n) => n.epoch === r.epoch + 1);
+    return next !== undefined && allocation(next) !== allocation(r);
+  });
+  return {
+    ...meta,
+    epochs: timed.length,
+    changedEpochs: changed.length,
+    enforceWhenChanged: spread(changed.map((r) => r.timings?.enforceMs ?? NaN)),
+    collect: pick("collectMs"),
+    estimate: pick("estimateMs"),
+    auction: pick("auctionMs"),
+    enforce: pick("enforceMs"),
+    total: pick("totalMs"),
+  };
+}
+
+/** Runs the benchmark for each host count; `checkRepeats` times `spirit check` on the largest. */
+export async function benchController(
+  computeCounts: readonly number[],
+  options: {
+    epochMs: number;
+    durationMs: number;
+    checkRepeats: number;
+    log: (line: string) => void;
+  },
+): Promise<ControllerBench> {
+  const result: ControllerBench = { epochMs: options.epochMs, overhead: [], check: null };
+  const largest = Math.max(...computeCounts);
+  const work = await Deno.makeTempDir({ prefix: "spirit-bench-controller-" });
+  try {
+    for (const count of computeCounts) {
+      options.log(`${count} compute hosts + 1 memory host: creating namespaces and sshds`);
+      await using net = await createNetnsHosts(count + 1);
+      const output = `${work}/results-${count}`;
+      const spec = benchPlaybookSpec(net.hosts, { ...options, output });
+      const file = `${work}/bench_${count}.ts`;
+      await Deno.writeTextFile(file, `export default ${JSON.stringify(spec, null, 2)};\n`);
+      if (count === largest && options.checkRepeats > 0) {
+        options.log(`spirit check on ${count + 1} hosts (${options.checkRepeats + 1} times)`);
+        const runs: number[] = [];
+        let problems = 0;
+        for (let i = 0; i <= options.checkRepeats; i++) {
+          const { stdout, wallMs } = await spirit(["check", file, "--json"], options);
+          problems = (JSON.parse(stdout) as { problems: unknown[] }).problems.length;
+          runs.push(wallMs);
+        }
+        const [firstMs = NaN, ...repeats] = runs;
+        result.check = {
+          hosts: count + 1,
+          firstMs,
+          repeats: repeats.length,
+          wall: spread(repeats),
+          problems,
+        };
+      }
+      options.log(`spirit run on ${count} compute hosts (${options.durationMs} ms)`);
+      const { wallMs } = await spirit(["run", file, "--quiet"], options);
+      const runs = [...Deno.readDirSync(output)].filter((e) => e.isDirectory);
+      const runDir = runs[0]?.name;
+      if (runs.length !== 1 || runDir === undefined) {
+        throw new Error(`Expected one run directory under ${output}, found ${runs.length}`);
+      }
+      const epochs = parseEpochs(await Deno.readTextFile(`${output}/${runDir}/epochs.jsonl`));
+      result.overhead.push(
+        overheadOf(epochs.records, {
+          computeHosts: count,
+          apps: (spec.apps as unknown[]).length,
+          runWallMs: wallMs,
+        }),
+      );
+    }
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+  return result;
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : "-");
+
+/** The figures as text tables. */
+export function formatControllerBench(bench: ControllerBench): string {
+  const cell = (s: Spread) => `${ms(s.medianMs)} / ${ms(s.p95Ms)}`;
+  const lines = [
+    `Per-epoch control overhead over SSH (epoch ${bench.epochMs} ms; median / p95 in ms; ` +
+    `target: total <= 100 ms with 8 hosts)`,
+    formatTable(
+      [
+        "compute hosts",
+        "apps",
+        "epochs",
+        "collect",
+        "estimate",
+        "auction",
+        "enforce",
+        "total",
+        "enforce (changes)",
+      ],
+      bench.overhead.map((o) => [
+        String(o.computeHosts),
+        String(o.apps),
+        String(o.epochs),
+        cell(o.collect),
+        cell(o.estimate),
+        cell(o.auction),
+        cell(o.enforce),
+        cell(o.total),
+        `${cell(o.enforceWhenChanged)} (${o.changedEpochs} epochs)`,
+      ]),
+    ),
+  ];
+  if (bench.check !== null) {
+    const c = bench.check;
+    lines.push(
+      "",
+      `spirit check wall time (target: within 5 s on 8 hosts)`,
+      formatTable(["hosts", "first (ms)", "runs", "median (ms)", "p95 (ms)", "problems"], [[
+        String(c.hosts),
+        ms(c.firstMs),
+        String(c.repeats),
+        ms(c.wall.medianMs),
+        ms(c.wall.p95Ms),
+        String(c.problems),
+      ]]),
+    );
+  }
+  return lines.join("\n");
+}
+
+function counts(value: string): number[] {
+  const list = value.split(",").map((s) => Number(s.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 32)) {
+    throw new InvalidArgumentError(`"${value}" is not a list of host counts from 1 to 32`);
+  }
+  return list;
+}
+
+function duration(value: string): number {
+  try {
+    return parseDurationMs(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function repeats(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a count`);
+  return n;
+}
+
+/** Builds `spirit bench controller`. */
+export function controllerBenchCommand() {
+  return new Command("controller")
+    .description(
+      "Per-epoch control overhead (collect, estimate, auction, enforce) with 2 and 8 compute " +
+        "hosts over SSH in network namespaces, and `spirit check` on them (needs root)",
+    )
+    .option("--hosts <counts>", "compute-host counts, comma-separated", counts, [2, 8])
+    .option("--epoch <duration>", "epoch length", duration, 1000)
+    .option(
+      "--duration <duration>",
+      "length of each run, warm-up (2 epochs) included",
+      duration,
+      12_000,
+    )
+    .option("--check-repeats <n>", "timed `spirit check` runs after the first", repeats, 5)
+    .option("--json", "print the figures as one JSON document")
+    .action(async (options) => {
+      const missing = Deno.uid() !== 0
+        ? "root privileges (network namespaces, sshd)"
+        : ["ip", "tc", "ssh"].filter((c) => !onPath(c)).map((c) => `"${c}" on PATH`)
+          .concat(existsSync("/usr/sbin/sshd") ? [] : ["/usr/sbin/sshd"]).join(", ") ||
+          undefined;
+      if (missing !== undefined) {
+        console.error(`spirit bench controller: skipped: needs ${missing}`);
+        Deno.exitCode = 1;
+        return;
+      }
+      const bench = await benchController(options.hosts, {
+        epochMs: options.epoch,
+        durationMs: options.duration,
+        checkRepeats: options.checkRepeats,
+        log: (line) => console.error(line),
+      });
+      console.log(options.json ? JSON.stringify(bench, null, 2) : formatControllerBench(bench));
+    });
+}
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+function onPath(command: string): boolean {
+  return (Deno.env.get("PATH") ?? "").split(":").some((dir) => existsSync(`${dir}/${command}`));
+}

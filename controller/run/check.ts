@@ -1,0 +1,167 @@
+/**
+ * `spirit check PLAYBOOK`: reaches every host in parallel, gathers its facts and reports every
+ * problem at once (unreachable host, runtime that cannot run there, missing cgroup controller,
+ * no swap device for cgroup apps, RDMA asked for but absent, port in use).
+ * @module
+ */
+import type { HostFacts } from "../../agent/protocol.ts";
+import { closeAll, connectorFor, onHosts } from "../connectors/connect.ts";
+import type { Connector } from "../connectors/types.ts";
+import type { Host, Playbook } from "../playbook/types.ts";
+import { deployRuntime, prepareArtifacts } from "./deploy.ts";
+import { localRuntime } from "./runtime.ts";
+
+/** One problem found on one host. */
+export interface CheckProblem {
+  host: string;
+  problem: string;
+}
+
+/** What `checkPlaybook` found. */
+export interface CheckReport {
+  facts: Record<string, HostFacts>;
+  problems: CheckProblem[];
+}
+
+const ARCH_NAMES: Record<string, string> = {
+  x86_64: "x86_64",
+  aarch64: "aarch64",
+  arm64: "aarch64",
+};
+
+/** The problems of one host given its facts (pure). */
+export function hostProblems(
+  playbook: Playbook,
+  host: Host,
+  facts: HostFacts,
+  extra: { uid: number; portInUse: boolean },
+): string[] {
+  const problems: string[] = [];
+  if (host.role === "memory") {
+    if (host.memserver.transport === "rdma" && facts.rdmaDevices.length === 0) {
+      problems.push("RDMA asked for (transport rdma) but the host has no RDMA device");
+    }
+    if (extra.portInUse) problems.push(`port ${host.memserver.port} is already in use`);
+    return problems;
+  }
+  const cgroupApps = playbook.apps.filter((a) => a.host === host.name && a.kind === "command");
+  if (cgroupApps.length === 0) return problems;
+  if (extra.uid !== 0) problems.push("cgroup apps need root; the SSH user is not root");
+  if (facts.cgroup.memory === null) problems.push("no memory cgroup controller is mounted");
+  if (facts.cgroup.io === null) {
+    problems.push("no io (v2) or blkio (v1) cgroup controller is mounted");
+  }
+  const active = new Set(facts.swapDevices.map((s) => s.path));
+  for (const app of cgroupApps) {
+    if (app.kind !== "command") continue;
+    const wanted = app.command.cgroup.swapDevices;
+    if (wanted.length === 0 && active.size === 0) {
+      problems.push(`app ${app.name}: no active swap device (remote memory) on the host`);
+    }
+    for (const device of wanted) {
+      if (!active.has(device)) {
+        problems.push(`app ${app.name}: swap device ${device} is not an active swap device`);
+      }
+    }
+  }
+  return problems;
+}
+
+async function probe(
+  connector: Connector,
+  playbook: Playbook,
+  host: Host,
+): Promise<{ facts: HostFacts; problems: string[] }> {
+  const arch = (await connector.exec(["uname", "-m"], { timeoutMs: 20_000 })).stdout.trim();
+  const local = ARCH_NAMES[Deno.build.arch] ?? Deno.build.arch;
+  if (host.ssh !== null && (ARCH_NAMES[arch] ?? arch) !== local) {
+    throw new Error(`missing runtime: the host is ${arch}, this controller ships a ${local} Deno`);
+  }
+  const runtime = host.ssh === null ? localRuntime() : await deployRuntime(connector);
+  const port = host.role === "memory" ? host.memserver.port : 0;
+  // The user id and (memory nodes) whether the port is taken, in one round trip beside facts.
+  const [result, ids] = await Promise.all([
+    connector.exec(runtime.command(["agent", "facts"]), { timeoutMs: 60_000, check: false }),
+    connector.exec([
+      "sh",
+      "-c",
+      'id -u; if [ "$1" != 0 ]; then ss -Htln "sport = :$1" 2>/dev/null; fi; true',
+      "sh",
+      String(port),
+    ]),
+  ]);
+  if (result.code !== 0) {
+    throw new Error(
+      `missing runtime: spirit does not start there (exit ${result.code}): ${
+        result.stderr.trim().split("\n").slice(-3).join(" | ")
+      }`,
+    );
+  }
+  const facts = JSON.parse(result.stdout) as HostFacts;
+  const [uidLine = "", ...listening] = ids.stdout.split("\n");
+  const uid = Number(uidLine.trim());
+  const portInUse = listening.join("").trim() !== "";
+  return { facts, problems: hostProblems(playbook, host, facts, { uid, portInUse }) };
+}
+
+/** Checks every host of a playbook in parallel. */
+export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
+  const hosts = Object.values(playbook.hosts);
+  const connectors = hosts.map((h) => connectorFor(h));
+  // Bundle while the connections open; each probe awaits (and reports) the same promise.
+  if (hosts.some((h) => h.ssh !== null)) prepareArtifacts().catch(() => undefined);
+  try {
+    const outcomes = await onHosts(connectors, (c) => {
+      const host = playbook.hosts[c.host];
+      if (host === undefined) throw new Error(`unknown host ${c.host}`);
+      return probe(c, playbook, host);
+    });
+    const report: CheckReport = { facts: {}, problems: [] };
+    for (const outcome of outcomes) {
+      if (!outcome.ok) {
+        const message = outcome.error instanceof Error
+          ? outcome.error.message
+          : String(outcome.error);
+        report.problems.push({
+          host: outcome.host,
+          problem: message.startsWith("missing runtime")
+            ? message
+            : `unreachable or failing: ${message}`,
+        });
+        continue;
+      }
+      report.facts[outcome.host] = outcome.value.facts;
+      for (const problem of outcome.value.problems) {
+        report.problems.push({ host: outcome.host, problem });
+      }
+    }
+    return report;
+  } finally {
+    await closeAll(connectors).catch(() => undefined);
+  }
+}
+
+/** The report as text. */
+export function formatCheck(report: CheckReport): string {
+  const lines: string[] = [];
+  for (const [host, f] of Object.entries(report.facts)) {
+    lines.push(
+      `${host}: ${f.hostname}, Linux ${f.kernel.release}, ${f.cpus} CPUs, ${
+        (f.memoryBytes / 2 ** 30).toFixed(1)
+      } GiB, ` +
+        `cgroup ${f.cgroup.layout} (memory: ${
+          f.cgroup.memory === null ? "none" : `v${f.cgroup.memory.version}`
+        }, io: ${f.cgroup.io === null ? "none" : `v${f.cgroup.io.version}`}), ` +
+        `swap: ${f.swapDevices.map((s) => s.path).join(", ") || "none"}, RDMA: ${
+          f.rdmaDevices.join(", ") || "none"
+        }, ` +
+        `hardware perf counters: ${f.hardwarePerfCounters ? "yes" : "no"}`,
+    );
+  }
+  if (report.problems.length === 0) lines.push("No problems found.");
+  else {
+    lines.push(`${report.problems.length} problem${report.problems.length === 1 ? "" : "s"}:`);
+    for (const p of report.problems) lines.push(`  ${p.host}: ${p.problem}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import type { AppSample } from "../../agent/protocol.ts";
+import { BYTES_PER_MIB, BYTES_PER_SEC_PER_MBPS } from "../../common/units.ts";
+import type { NodeMarket } from "../auction/market.ts";
+import { buildModel } from "../auction/model.ts";
+import { validatePlaybook } from "../playbook/validate.ts";
+import { AllocationLoop, PROBE_FRACTION, probeSplit } from "./epoch.ts";
+
+const playbook = (policy: string) =>
+  validatePlaybook({
+    name: "loop-test",
+    hosts: {
+      mem: { role: "memory", memserver: { capacity: "1GiB", port: 0 } },
+      node: { role: "compute", memoryNode: "mem", cache: "256MiB", bandwidth: "800Mbps" },
+    },
+    apps: [
+      { name: "kv", host: "node", workload: { kind: "kv", dataset: "256MiB" } },
+      { name: "scan", host: "node", workload: { kind: "stream", dataset: "256MiB" } },
+    ],
+    policy,
+    epoch: "5s",
+    warmup: "15s",
+    duration: "2m",
+  });
+
+// Ground truth the fake agent reports: a latency-sensitive kv and a bandwidth-bound scan.
+const truth = {
+  kv: {
+    curve: [[16, 0.9], [128, 0.4], [256, 0.1]] as Array<[number, number]>,
+    max: 40_000,
+    latency: 30,
+  },
+  scan: { curve: [[16, 1], [256, 1]] as Array<[number, number]>, max: 1e9, latency: 0 },
+};
+
+function samplesFor(
+  app: "kv" | "scan",
+  cacheMiB: number,
+  bandwidthMbps: number,
+  epoch: number,
+): AppSample[] {
+  const t = truth[app];
+  const model = buildModel({
+    kind: "mrc",
+    missRatio: t.curve,
+    maxOpsPerSec: t.max,
+    latencyRatio: t.latency,
+  });
+  const ops = model.opsPerSec(cacheMiB, bandwidthMbps);
+  const miss = t.curve.length > 0 ? Math.max(1e-6, interpolateCurve(t.curve, cacheMiB)) : 1;
+  const bytesPerSec = ops * miss * 4096;
+  return [0, 1, 2, 3, 4].map((k) => {
+    const seconds = epoch * 5 + k;
+    return {
+      seq: epoch * 10 + k,
+      appId: app,
+      timeMs: seconds * 1000,
+      elapsedMs: seconds * 1000,
+      state: "running",
+      enforcement: "farmem",
+      allocation: {
+        cacheBytes: cacheMiB * BYTES_PER_MIB,
+        bandwidthBytesPerSec: bandwidthMbps * BYTES_PER_SEC_PER_MBPS,
+      },
+      enforceable: {
+        cache: { enforced: true, via: "test" },
+        bandwidthRead: { enforced: true, via: "test" },
+        bandwidthWrite: { enforced: true, via: "test" },
+      },
+      opsTotal: ops * seconds,
+      opsPerSec: ops,
+      throughputSource: "farmem",
+      residentBytes: cacheMiB * BYTES_PER_MIB,
+      peakResidentBytes: null,
+      swapBytes: 0,
+      swapInBytes: bytesPerSec * seconds,
+      swapOutBytes: 0,
+      swapOutEstimated: false,
+      swapInBytesPerSec: bytesPerSec,
+      swapOutBytesPerSec: 0,
+      majorFaults: 0,
+      ioReadBytes: 0,
+      ioWriteBytes: 0,
+      cpuTimeMs: null,
+      stallMs: null,
+      pressure: { available: false, reason: "test" },
+      mrc: {
+        available: true,
+        source: "farmem",
+        points: t.curve.map(([c, m]) => [c * BYTES_PER_MIB, m]),
+      },
+    } satisfies AppSample;
+  });
+}
+
+function interpolateCurve(curve: Array<[number, number]>, c: number): number {
+  const model = buildModel({
+    kind: "mrc",
+    missRatio: curve,
+    maxOpsPerSec: 1,
+    latencyRatio: 0,
+    pageBytes: 125000,
+  });
+  // f = min(b / m, 1) with b tiny gives b / m: recover m.
+  return 1e-9 / model.opsPerSec(c, 1e-9);
+}
+
+function runEpochs(policy: string, epochs: number) {
+  const loop = new AllocationLoop(playbook(policy));
+  const records = [];
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const samples = new Map<string, AppSample[]>();
+    for (const app of ["kv", "scan"] as const) {
+      const current = loop.current(app);
+      if (current === undefined) throw new Error(`no allocation for ${app}`);
+      samples.set(app, samplesFor(app, current.cacheMiB, current.bandwidthMbps, epoch));
+    }
+    records.push(
+      loop.decide({ epoch, elapsedMs: (epoch + 1) * 5000, warmup: epoch < 3, samples }).record,
+    );
+  }
+  return { loop, records };
+}
+
+Deno.test("probeSplit raises one app's cache at a time and keeps the node's total", () => {
+  const placeholder = buildModel({ kind: "constant", opsPerSec: 1 });
+  const limits = { minCacheMiB: 0, maxCacheMiB: 300, minBandwidthMbps: 0, maxBandwidthMbps: 800 };
+  const market: NodeMarket = {
+    id: "n",
+    cacheMiB: 300,
+    bandwidthMbps: 600,
+    apps: ["a", "b", "c"].map((id) => ({ id, model: placeholder, limits })),
+  };
+  for (let epoch = 0; epoch < 3; epoch++) {
+    const bundles = probeSplit(market, epoch);
+    assert.ok(Math.abs(bundles.reduce((a, b) => a + b.cacheMiB, 0) - 300) < 1e-6);
+    assert.ok(Math.abs((bundles[epoch]?.cacheMiB ?? 0) - 100 * (1 + PROBE_FRACTION)) < 1e-6);
+  }
+});
+
+Deno.test("the loop keeps the equal split while warming up, then allocates by the fitted models", () => {
+  const { records } = runEpochs("symbiosis", 8);
+  assert.equal(records[0]?.phase, "warmup");
+  assert.equal(records[0]?.nodes[0]?.prices, null);
+  const last = records.at(-1);
+  assert.equal(last?.phase, "measure");
+  assert.notEqual(last?.nodes[0]?.prices, null);
+  const kv = last?.apps.find((a) => a.name === "kv");
+  const scan = last?.apps.find((a) => a.name === "scan");
+  // The latency-sensitive kv ends with more cache than the equal 128 MiB, the scan with more bandwidth.
+  assert.ok((kv?.cacheMiB ?? 0) > 128, `kv cache ${kv?.cacheMiB}`);
+  assert.ok((scan?.bandwidthMbps ?? 0) > 400, `scan bandwidth ${scan?.bandwidthMbps}`);
+  assert.equal(kv?.model, "mrc");
+  assert.ok((kv?.predictedOpsPerSec ?? 0) > 0);
+});
+
+Deno.test("the loop's predictions match a noiseless app within a few percent", () => {
+  const { records } = runEpochs("symbiosis", 10);
+  for (const app of records.at(-1)?.apps ?? []) {
+    if (app.predictedOpsPerSec === null || app.opsPerSec === null) {
+      throw new Error(`no prediction for ${app.name}`);
+    }
+    const error = Math.abs(app.predictedOpsPerSec - app.opsPerSec) / app.opsPerSec;
+    assert.ok(
+      error < 0.05,
+      `${app.name}: predicted ${app.predictedOpsPerSec}, observed ${app.opsPerSec}`,
+    );
+  }
+});
+
+Deno.test("the loop under static keeps the equal split throughout", () => {
+  const { records } = runEpochs("static", 6);
+  for (const record of records) {
+    for (const app of record.apps) assert.ok(Math.abs(app.cacheMiB - 128) < 1e-6);
+  }
+});

@@ -1,0 +1,95 @@
+/**
+ * What a run shows on the terminal: a live view redrawn each epoch (allocation, throughput,
+ * prices, progress bar) on a terminal, plain lines otherwise; `quiet` prints only the end;
+ * `json` prints one JSON object per line (events and epochs) for CI and scripts.
+ * @module
+ */
+import { formatTable } from "../../common/table.ts";
+import type { Playbook } from "../playbook/types.ts";
+import type { EpochRecord, RunEvent } from "../results/types.ts";
+
+/** Receives a run's progress. */
+export interface LiveView {
+  event(event: Omit<RunEvent, "time">): void;
+  epoch(record: EpochRecord): void;
+  done(result: { runDir: string; report: unknown }): void;
+}
+
+function progressBar(fraction: number, width = 30): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(fraction * 100).toFixed(0)}%`;
+}
+
+/** Renders one epoch as text. */
+export function renderEpoch(playbook: Playbook, record: EpochRecord): string {
+  const fraction = playbook.durationMs === null ? 0 : record.elapsedMs / playbook.durationMs;
+  const header =
+    `${playbook.name} · ${record.policy} · epoch ${record.epoch} (${record.phase}) · ` +
+    `${(record.elapsedMs / 1000).toFixed(0)} s ${
+      playbook.durationMs === null ? "" : progressBar(fraction)
+    }`;
+  const apps = formatTable(
+    ["app", "host", "cache MiB", "bandwidth Mbps", "ops/s", "predicted", "model"],
+    record.apps.map((a) => [
+      a.name,
+      a.host,
+      a.cacheMiB.toFixed(0),
+      a.bandwidthMbps.toFixed(0),
+      a.opsPerSec === null ? "-" : a.opsPerSec.toFixed(0),
+      a.predictedOpsPerSec === null ? "-" : a.predictedOpsPerSec.toFixed(0),
+      a.model,
+    ]),
+  );
+  const prices = record.nodes.map((n) =>
+    `${n.host}: ${
+      n.prices === null
+        ? "no prices (equal split)"
+        : `cache ${n.prices.cache.toExponential(2)}/MiB, bandwidth ${
+          n.prices.bandwidth.toExponential(2)
+        }/Mbps`
+    } (${n.auctionMs.toFixed(1)} ms)`
+  ).join("; ");
+  return `${header}\n${apps}\n${prices}`;
+}
+
+/** The view for `mode`. */
+export function liveView(
+  playbook: Playbook,
+  { mode, runDir }: { mode: "live" | "quiet" | "json"; runDir: string },
+): LiveView {
+  const encoder = new TextEncoder();
+  const write = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
+  const tty = Deno.stdout.isTerminal();
+  let drawnLines = 0;
+  if (mode === "live") write(`Run directory: ${runDir}\n`);
+  return {
+    event(event) {
+      if (mode === "json") write(JSON.stringify({ type: "event", ...event }) + "\n");
+      else if (
+        mode === "live" &&
+        (event.kind === "fault" || event.kind === "warning" || event.kind === "gap")
+      ) {
+        write(
+          `${event.kind}: ${event.host ?? ""}${
+            event.app ? `/${event.app}` : ""
+          } ${event.message}\n`,
+        );
+        drawnLines = 0;
+      }
+    },
+    epoch(record) {
+      if (mode === "json") return write(JSON.stringify({ type: "epoch", ...record }) + "\n");
+      if (mode !== "live") return;
+      const text = renderEpoch(playbook, record) + "\n";
+      if (tty && drawnLines > 0) write(`\x1b[${drawnLines}A\x1b[J`);
+      write(text);
+      drawnLines = text.split("\n").length - 1;
+    },
+    done({ runDir }) {
+      const line = `Results: ${runDir} (report: ${runDir}/report.html)`;
+      if (mode === "json") {
+        write(JSON.stringify({ type: "done", runDir, report: `${runDir}/report.html` }) + "\n");
+      } else write(line + "\n");
+    },
+  };
+}

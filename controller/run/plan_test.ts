@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { validatePlaybook } from "../playbook/validate.ts";
+import { describePlan, planRun, withPort } from "./plan.ts";
+
+const playbook = () =>
+  validatePlaybook({
+    name: "plan-test",
+    hosts: {
+      mem: { role: "memory", memserver: { capacity: "256MiB", transport: "tcp", port: 0 } },
+      node: { role: "compute", memoryNode: "mem", cache: "96MiB", bandwidth: "300Mbps" },
+    },
+    apps: [
+      { name: "kv", host: "node", workload: { kind: "kv", dataset: "64MiB", zipf: 0.9 } },
+      { name: "scan", host: "node", workload: { kind: "stream", dataset: "64MiB" } },
+      {
+        name: "cmd",
+        host: "node",
+        command: { argv: ["sleep", "1"], cgroup: { swapDevice: "/dev/loop7" } },
+        limits: { maxCache: "16MiB" },
+      },
+    ],
+    duration: "20s",
+  });
+
+Deno.test("planRun starts every app at the water-filled equal split", () => {
+  const plan = planRun(playbook(), "r1");
+  const apps = plan.computes[0]?.apps ?? [];
+  const cache = apps.map((a) => a.launch.allocation.cacheBytes / 2 ** 20);
+  // cmd is capped at 16 MiB, the other two share the rest.
+  assert.deepEqual(cache.map(Math.round), [40, 40, 16]);
+  const bandwidth = apps.reduce((a, b) => a + b.launch.allocation.bandwidthBytesPerSec, 0);
+  assert.ok(bandwidth <= 300e6 / 8);
+});
+
+Deno.test("planRun builds workload and cgroup launch specs", () => {
+  const plan = planRun(playbook(), "r2");
+  const [kv, , cmd] = plan.computes[0]?.apps ?? [];
+  assert.equal(kv?.launch.enforcement, "farmem");
+  if (kv?.launch.enforcement !== "farmem" || kv.launch.program.kind !== "workload") {
+    throw new Error("kv");
+  }
+  assert.equal(kv.launch.program.workload, "kv");
+  assert.deepEqual(kv.launch.program.args.slice(0, 4), [
+    "--memserver",
+    "127.0.0.1:0",
+    "--token-file",
+    "/tmp/spirit-r2/memserver.token",
+  ]);
+  assert.ok(kv.launch.program.args.includes("--skew"));
+  assert.equal(cmd?.launch.enforcement, "cgroup");
+  if (cmd?.launch.enforcement !== "cgroup") throw new Error("cmd");
+  assert.deepEqual(cmd.launch.argv, ["sleep", "1"]);
+  assert.deepEqual(cmd.launch.swapDevices, ["/dev/loop7"]);
+});
+
+Deno.test("withPort rewrites the memory-server address once the port is known", () => {
+  const kv = planRun(playbook(), "r3").computes[0]?.apps[0]?.launch;
+  if (kv === undefined) throw new Error("no app");
+  const moved = withPort(kv, "127.0.0.1:40123");
+  if (moved.enforcement !== "farmem" || moved.program.kind !== "workload") throw new Error("kind");
+  assert.equal(moved.program.args[1], "127.0.0.1:40123");
+});
+
+Deno.test("describePlan lists what is started where, touching nothing", () => {
+  const text = describePlan(playbook(), planRun(playbook(), "r4"));
+  assert.match(text, /host mem \(memory, this machine \(no SSH\)\)/);
+  assert.match(
+    text,
+    /start: spirit memserver --listen 127\.0\.0\.1:0 --capacity 268435456 --transport tcp/,
+  );
+  assert.match(text, /launch kv: workload kv --memserver/);
+  assert.match(text, /launch cmd: command sleep 1 in a new cgroup/);
+});

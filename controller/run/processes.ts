@@ -1,0 +1,134 @@
+/**
+ * Starting the long-lived processes of a run on their hosts: memory servers (ready line on
+ * stdout) and agent sessions (the agent protocol on stdio).
+ * @module
+ */
+import { readLines } from "../../common/lines.ts";
+import type { Connector, RemoteProcess } from "../connectors/types.ts";
+import { AgentClient } from "./agent_client.ts";
+import type { MemserverPlan } from "./plan.ts";
+import type { SpiritRuntime } from "./runtime.ts";
+
+/** A started memory server. */
+export interface RunningMemserver {
+  plan: MemserverPlan;
+  process: RemoteProcess;
+  /** The port it bound. */
+  port: number;
+  /** Transport it chose (tcp or rdma). */
+  transport: string;
+  /** Lines it printed after the ready line (statistics), consumed in the background. */
+  lines: string[];
+  /** Resolves once its stdout ended. */
+  drained: Promise<void>;
+}
+
+/** Collects a process's stderr tail for error messages. */
+function tail(
+  stream: ReadableStream<Uint8Array>,
+  keep = 20,
+): { lines: string[]; done: Promise<void> } {
+  const lines: string[] = [];
+  const done = (async () => {
+    for await (const line of readLines(stream)) {
+      lines.push(line);
+      if (lines.length > keep) lines.shift();
+    }
+  })().catch(() => undefined);
+  return { lines, done };
+}
+
+/** Starts `spirit memserver` on its host and waits for the ready line. */
+export async function startMemserver(
+  connector: Connector,
+  { plan, runtime, tokenFile, timeoutMs = 60_000 }: {
+    plan: MemserverPlan;
+    runtime: SpiritRuntime;
+    tokenFile: string;
+    timeoutMs?: number;
+  },
+): Promise<RunningMemserver> {
+  const argv = runtime.command([
+    "memserver",
+    "--listen",
+    `${plan.listenAddress}:${plan.port}`,
+    "--capacity",
+    String(plan.capacityBytes),
+    "--transport",
+    plan.transport,
+    "--token-file",
+    tokenFile,
+  ]);
+  const process = await connector.spawn(argv);
+  const stderr = tail(process.stderr);
+  const stdout = readLines(process.stdout);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const first = await Promise.race([
+    stdout.next(),
+    new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (first === "timeout" || first.done) {
+    await process.kill("SIGTERM").catch(() => undefined);
+    const status = await process.status;
+    await stderr.done;
+    throw new Error(
+      `Memory server on ${plan.host} did not start (${
+        first === "timeout" ? `no ready line within ${timeoutMs} ms` : `exit ${status.code}`
+      }): ${stderr.lines.join(" | ")}`,
+    );
+  }
+  const ready = JSON.parse(first.value) as { event?: string; port?: number; transport?: string };
+  if (ready.event !== "ready" || typeof ready.port !== "number") {
+    throw new Error(`Memory server on ${plan.host}: unexpected first line ${first.value}`);
+  }
+  const lines: string[] = [];
+  const drained = (async () => {
+    for await (const line of stdout) lines.push(line);
+  })().catch(() => undefined).then(() => stderr.done);
+  return {
+    plan,
+    process,
+    port: ready.port,
+    transport: ready.transport ?? plan.transport,
+    lines,
+    drained,
+  };
+}
+
+/** Stops a memory server (SIGTERM) and waits for it. */
+export async function stopMemserver(server: RunningMemserver): Promise<number> {
+  await server.process.kill("SIGTERM").catch(() => undefined);
+  const status = await server.process.status;
+  await server.drained;
+  return status.code;
+}
+
+/** Starts a `spirit agent` session on a host (the daemon is started on demand) and attaches. */
+export async function startAgent(
+  connector: Connector,
+  { runtime, stateDir, sampleIntervalMs = 1000 }: {
+    runtime: SpiritRuntime;
+    stateDir: string;
+    sampleIntervalMs?: number;
+  },
+): Promise<AgentClient> {
+  const argv = runtime.command([
+    "agent",
+    "--state-dir",
+    stateDir,
+    "--sample-interval",
+    `${sampleIntervalMs}ms`,
+  ]);
+  const process = await connector.spawn(argv);
+  const stderr = tail(process.stderr);
+  try {
+    return await AgentClient.attach(connector.host, process);
+  } catch (error) {
+    await process.kill("SIGTERM").catch(() => undefined);
+    await process.status;
+    await stderr.done;
+    throw new Error(`${(error as Error).message}: ${stderr.lines.join(" | ")}`, { cause: error });
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The libc functions spirit calls through FFI, as plain data. Variadic C functions (`syscall`,
+ * `prctl`, `ioctl`) are declared with the fixed argument list each use needs; on the Linux ABIs
+ * spirit supports (x86_64, aarch64) integer and pointer arguments of variadic calls travel in the
+ * same registers as fixed ones.
+ * @module
+ */
+
+/** Symbol table of libc.so.6 as used by ffi/libc.ts. */
+export const LIBC_SYMBOLS = {
+  /** int *__errno_location(void); the calling thread's errno. */
+  __errno_location: { parameters: [], result: "pointer" },
+  /** char *strerror(int errnum); */
+  strerror: { parameters: ["i32" /* int errnum */], result: "pointer" },
+  /** long syscall(long number, ...) with six integer arguments. */
+  syscall6: {
+    name: "syscall",
+    parameters: [
+      "i64", // long number
+      "i64", // arg1
+      "i64", // arg2
+      "i64", // arg3
+      "i64", // arg4
+      "i64", // arg5
+      "i64", // arg6
+    ],
+    result: "i64",
+  },
+  /** long syscall(SYS_perf_event_open, struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags) */
+  syscall_perf_event_open: {
+    name: "syscall",
+    parameters: [
+      "i64", // long number (SYS_perf_event_open)
+      "buffer", // struct perf_event_attr *attr
+      "i32", // pid_t pid
+      "i32", // int cpu
+      "i32", // int group_fd
+      "u64", // unsigned long flags
+    ],
+    result: "i64",
+  },
+  /** int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5); */
+  prctl: {
+    parameters: [
+      "i32", // int option
+      "u64", // unsigned long arg2
+      "u64", // unsigned long arg3
+      "u64", // unsigned long arg4
+      "u64", // unsigned long arg5
+    ],
+    result: "i32",
+  },
+  /** pid_t getpid(void); */
+  getpid: { parameters: [], result: "i32" },
+  /** ssize_t read(int fd, void *buf, size_t count); */
+  read: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // void *buf
+      "usize", // size_t count
+    ],
+    result: "isize",
+  },
+  /** int close(int fd); */
+  close: { parameters: ["i32" /* int fd */], result: "i32" },
+  /** int ioctl(int fd, unsigned long request, unsigned long arg); */
+  ioctl: {
+    parameters: [
+      "i32", // int fd
+      "u64", // unsigned long request
+      "u64", // unsigned long arg
+    ],
+    result: "i32",
+  },
+  /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); */
+  mmap: {
+    parameters: [
+      "pointer", // void *addr
+      "usize", // size_t length
+      "i32", // int prot
+      "i32", // int flags
+      "i32", // int fd
+      "i64", // off_t offset
+    ],
+    result: "pointer",
+  },
+  /** int munmap(void *addr, size_t length); */
+  munmap: {
+    parameters: [
+      "pointer", // void *addr
+      "usize", // size_t length
+    ],
+    result: "i32",
+  },
+  /** long sysconf(int name); */
+  sysconf: { parameters: ["i32" /* int name */], result: "i64" },
+} as const satisfies Deno.ForeignLibraryInterface;

@@ -1,0 +1,184 @@
+/**
+ * Online miss-ratio curve by SHARDS (Waldspurger et al., FAST '15): spatially hashed sampling of
+ * page references at rate R, exact LRU stack distances among the sampled pages (a Fenwick tree
+ * over access times), distances scaled by 1/R, and the SHARDS_adj correction of the first bucket.
+ * The hot path (`access`) is one hash and one compare for unsampled pages.
+ * @module
+ */
+import { BYTES_PER_MIB } from "../../common/units.ts";
+
+/** Options of {@linkcode ShardsMrc}. */
+export interface ShardsOptions {
+  /** Number of distinct pages that can be referenced (page numbers are 0..datasetPages-1). */
+  datasetPages: number;
+  pageBytes: number;
+  /** Sampling rate in (0, 1]; default {@linkcode defaultSampleRate}. */
+  sampleRate?: number;
+  /** Points in `curve()` (default 32). */
+  points?: number;
+}
+
+/**
+ * The default sampling rate: 1 % of pages, raised for small datasets so that at least 2,048
+ * distinct pages are sampled (below that the curve is too coarse to be useful).
+ */
+export function defaultSampleRate(datasetPages: number): number {
+  return Math.min(1, Math.max(0.01, 2048 / Math.max(1, datasetPages)));
+}
+
+/** A 32-bit integer hash (murmur3 finalizer). */
+export function hashPage(page: number): number {
+  let x = page | 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/** Online SHARDS miss-ratio curve over page references. */
+export class ShardsMrc {
+  readonly sampleRate: number;
+  readonly #threshold: number;
+  /** Pages whose hashPage() is below this are sampled. */
+  get sampleThreshold(): number {
+    return this.#threshold;
+  }
+  readonly #datasetPages: number;
+  readonly #pageBytes: number;
+  readonly #points: number;
+  /** Last access time of each page (0 = never sampled). */
+  readonly #lastTime: Int32Array;
+  /** Pages ever sampled (for compaction). */
+  #sampledPages: number[] = [];
+  #tree: Int32Array;
+  #clock = 0;
+  /** Histogram of scaled stack distances, bucket width #bucketPages pages. */
+  readonly #histogram: Float64Array;
+  readonly #bucketPages: number;
+  #cold = 0;
+  #sampled = 0;
+  /** All references seen (sampled or not) since the last reset. */
+  accesses = 0;
+
+  /** Creates an empty curve. */
+  constructor(options: ShardsOptions) {
+    const rate = options.sampleRate ?? defaultSampleRate(options.datasetPages);
+    if (!(rate > 0 && rate <= 1)) {
+      throw new RangeError(`Invalid sample rate ${rate}: expected (0, 1]`);
+    }
+    this.sampleRate = rate;
+    this.#threshold = rate >= 1 ? 0x1_0000_0000 : Math.floor(rate * 0x1_0000_0000);
+    this.#datasetPages = options.datasetPages;
+    this.#pageBytes = options.pageBytes;
+    this.#points = options.points ?? 32;
+    this.#lastTime = new Int32Array(options.datasetPages);
+    const expectedSampled = Math.ceil(options.datasetPages * rate) + 64;
+    this.#tree = new Int32Array(Math.max(1024, 4 * expectedSampled) + 1);
+    this.#bucketPages = Math.max(1, Math.ceil(options.datasetPages / 4096));
+    this.#histogram = new Float64Array(Math.ceil(options.datasetPages / this.#bucketPages) + 1);
+  }
+
+  /** Records one reference to `page` (the hot path). */
+  access(page: number): void {
+    this.accesses++;
+    if (hashPage(page) >= this.#threshold) return;
+    this.#record(page);
+  }
+
+  /**
+   * Records a reference to a page known to be sampled (`hashPage(page) < sampleThreshold`), for
+   * callers that count accesses themselves (does not count the access).
+   */
+  recordSampled(page: number): void {
+    this.#record(page);
+  }
+
+  /** Forgets the histogram and counts but keeps the recency of pages (e.g. after a warm-up). */
+  resetHistogram(): void {
+    this.#histogram.fill(0);
+    this.#cold = 0;
+    this.#sampled = 0;
+    this.accesses = 0;
+  }
+
+  #record(page: number): void {
+    this.#sampled++;
+    if (this.#clock + 1 >= this.#tree.length) this.#compact();
+    const now = ++this.#clock;
+    const last = this.#lastTime[page] ?? 0;
+    if (last === 0) {
+      this.#cold++;
+      this.#sampledPages.push(page);
+    } else {
+      // Every sampled page has exactly one mark, all before `now`: the marks after `last` are
+      // the distinct pages referenced since, i.e. the stack distance.
+      const distance = this.#sampledPages.length - this.#prefix(last);
+      const scaled = distance / this.sampleRate;
+      const bucket = Math.min(this.#histogram.length - 1, Math.floor(scaled / this.#bucketPages));
+      this.#histogram[bucket] = (this.#histogram[bucket] ?? 0) + 1;
+      this.#add(last, -1);
+    }
+    this.#add(now, 1);
+    this.#lastTime[page] = now;
+  }
+
+  #add(index: number, delta: number): void {
+    const tree = this.#tree;
+    for (let i = index; i < tree.length; i += i & -i) tree[i] = (tree[i] ?? 0) + delta;
+  }
+
+  #prefix(index: number): number {
+    const tree = this.#tree;
+    let sum = 0;
+    for (let i = index; i > 0; i -= i & -i) sum += tree[i] ?? 0;
+    return sum;
+  }
+
+  /** Renumbers access times 1..k in order, so the tree never overflows. */
+  #compact(): void {
+    const pages = this.#sampledPages.slice().sort(
+      (a, b) => (this.#lastTime[a] ?? 0) - (this.#lastTime[b] ?? 0),
+    );
+    const size = Math.max(this.#tree.length, 4 * pages.length + 1);
+    this.#tree = new Int32Array(size);
+    pages.forEach((page, i) => {
+      this.#lastTime[page] = i + 1;
+      this.#add(i + 1, 1);
+    });
+    this.#clock = pages.length;
+  }
+
+  /**
+   * Estimated LRU miss ratio with a cache of `cachePages` pages, over references since the last
+   * reset; undefined before any sampled reference.
+   */
+  missRatio(cachePages: number): number | undefined {
+    const expected = this.accesses * this.sampleRate;
+    if (this.#sampled === 0 || expected <= 0) return undefined;
+    // SHARDS_adj: the difference between expected and actual samples goes to the first bucket.
+    let hits = expected - this.#sampled;
+    const fullBuckets = Math.floor(cachePages / this.#bucketPages);
+    const limit = Math.min(fullBuckets, this.#histogram.length);
+    for (let b = 0; b < limit; b++) hits += this.#histogram[b] ?? 0;
+    if (fullBuckets < this.#histogram.length - 1) {
+      const fraction = (cachePages - fullBuckets * this.#bucketPages) / this.#bucketPages;
+      hits += fraction * (this.#histogram[fullBuckets] ?? 0);
+    }
+    return Math.min(1, Math.max(0, 1 - hits / expected));
+  }
+
+  /** The curve as [[cacheMiB, missRatio], ...] at evenly spaced sizes up to the dataset. */
+  curve(): Array<[number, number]> {
+    const result: Array<[number, number]> = [];
+    for (let k = 1; k <= this.#points; k++) {
+      const cachePages = Math.round((this.#datasetPages * k) / this.#points);
+      const ratio = this.missRatio(cachePages);
+      if (ratio === undefined) return [];
+      const cacheMiB = (cachePages * this.#pageBytes) / BYTES_PER_MIB;
+      result.push([Math.round(cacheMiB * 1000) / 1000, Math.round(ratio * 10000) / 10000]);
+    }
+    return result;
+  }
+}

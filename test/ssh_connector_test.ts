@@ -1,0 +1,163 @@
+/**
+ * System test: the OpenSSH connector against two hosts in network namespaces, each with its
+ * own sshd (test/fixtures/netns_hosts.ts).
+ * @module
+ */
+import assert from "node:assert/strict";
+import { closeAll, onHosts } from "../controller/connectors/connect.ts";
+import { RemoteCommandError, SshConnectionError } from "../controller/connectors/errors.ts";
+import { SshConnector } from "../controller/connectors/ssh.ts";
+import { HOSTILE_ARGV } from "./fixtures/hostile_argv.ts";
+import { createNetnsHosts } from "./fixtures/netns_hosts.ts";
+import { commandOnPath, ROOT, systemTest } from "./prereq.ts";
+
+const PREREQS = [ROOT, commandOnPath("sshd"), commandOnPath("ssh"), commandOnPath("ip")];
+
+systemTest("ssh connector runs commands on namespaced hosts over real SSH", PREREQS, async (t) => {
+  await using net = await createNetnsHosts(2, { rateLimits: { 1: "200Mbps" } });
+  const connectors = net.hosts.map((h) => new SshConnector(h.name, h.ssh));
+  try {
+    await t.step("runs a command on both hosts in parallel", async () => {
+      const outcomes = await onHosts(
+        connectors,
+        (c) => c.exec(["ip", "-o", "-4", "addr", "show", "eth0"]),
+      );
+      assert.deepEqual(outcomes.map((o) => o.ok), [true, true]);
+      outcomes.forEach((o, i) => {
+        assert.ok(o.ok);
+        assert.match(
+          o.value.stdout,
+          new RegExp(` ${net.hosts[i]?.address.replaceAll(".", "\\.")}/24 `),
+        );
+      });
+    });
+
+    await t.step("passes hostile argv through the remote shell unchanged", async () => {
+      const c = connectors[0];
+      assert.ok(c);
+      const result = await c.exec(["printf", "%s\\0", ...HOSTILE_ARGV]);
+      assert.deepEqual(result.stdout.split("\0").slice(0, -1), [...HOSTILE_ARGV]);
+    });
+
+    await t.step("reports host, argv, exit code and stderr tail of a failing command", async () => {
+      const c = connectors[1];
+      assert.ok(c);
+      const argv = ["sh", "-c", "echo 'no such thing' >&2; exit 7"];
+      await assert.rejects(c.exec(argv), (e) => {
+        assert.ok(e instanceof RemoteCommandError);
+        assert.deepEqual([e.host, e.argv, e.code, e.stderrTail], ["h1", argv, 7, "no such thing"]);
+        return true;
+      });
+    });
+
+    await t.step("feeds stdin and sets cwd and env", async () => {
+      const c = connectors[0];
+      assert.ok(c);
+      const result = await c.exec(["sh", "-c", 'echo "$PWD $SPIRIT_X"; cat'], {
+        stdin: "from stdin\n",
+        cwd: "/tmp",
+        env: { SPIRIT_X: "it's ok" },
+      });
+      assert.equal(result.stdout, "/tmp it's ok\nfrom stdin\n");
+    });
+
+    await t.step("puts and gets a file round-trip with its mode", async () => {
+      const c = connectors[1];
+      assert.ok(c);
+      const local = await Deno.makeTempFile({ prefix: "spirit_put_" });
+      const back = `${local}.back`;
+      const remote = `/tmp/${net.prefix}/dir with space/payload's.bin`;
+      try {
+        const payload = new Uint8Array(300_000).map((_, i) => (i * 7919 + (i >> 8)) & 0xff);
+        await Deno.writeFile(local, payload);
+        await c.put(local, remote, { mode: 0o640 });
+        assert.equal((await c.exec(["stat", "-c", "%a %s", remote])).stdout, "640 300000\n");
+        await c.get(remote, back);
+        assert.deepEqual(await Deno.readFile(back), payload);
+      } finally {
+        await c.exec(["rm", "-rf", `/tmp/${net.prefix}`]);
+        await Deno.remove(local);
+        await Deno.remove(back).catch((e) => {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        });
+      }
+    });
+
+    await t.step("talks JSON lines with a long-lived remote process over stdio", async () => {
+      const c = connectors[1];
+      assert.ok(c);
+      const proc = await c.spawn([
+        "sh",
+        "-c",
+        'while read -r line; do printf \'{"echo":%s}\\n\' "$line"; done',
+      ]);
+      const writer = proc.stdin.getWriter();
+      const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      for (const id of [1, 2, 3]) {
+        await writer.write(new TextEncoder().encode(`{"id":${id}}\n`));
+        assert.deepEqual(JSON.parse((await reader.read()).value ?? ""), { echo: { id } });
+      }
+      await writer.close();
+      assert.equal((await reader.read()).done, true);
+      await proc.stderr.cancel();
+      assert.equal((await proc.status).code, 0);
+    });
+
+    await t.step("kills a long-lived remote process on its host", async () => {
+      const c = connectors[0];
+      assert.ok(c);
+      const proc = await c.spawn(["sh", "-c", 'echo "$$"; exec sleep 60']);
+      const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const pid = (await reader.read()).value?.trim() ?? "";
+      assert.match(pid, /^[0-9]+$/);
+      assert.equal((await c.exec(["kill", "-0", pid], { check: false })).code, 0);
+      await proc.kill();
+      assert.equal((await reader.read()).done, true);
+      await proc.stderr.cancel();
+      await proc.stdin.close();
+      await proc.status;
+      assert.notEqual((await c.exec(["kill", "-0", pid], { check: false })).code, 0);
+    });
+
+    await t.step("limits the rate of a host's link with tbf", async () => {
+      const c = connectors[1];
+      assert.ok(c);
+      assert.match(
+        (await c.exec(["tc", "qdisc", "show", "dev", "eth0"])).stdout,
+        /tbf .*rate 200Mbit/,
+      );
+    });
+
+    await t.step("fails fast on an unknown host key", async () => {
+      const host = net.hosts[0];
+      assert.ok(host);
+      const empty = `${net.dir}/empty_known_hosts`;
+      await Deno.writeTextFile(empty, "");
+      await using c = new SshConnector("stranger", { ...host.ssh, knownHostsFile: empty });
+      await assert.rejects(c.exec(["true"]), (e) => {
+        assert.ok(e instanceof SshConnectionError);
+        assert.equal(e.transient, false);
+        assert.equal(e.attempts, 1);
+        assert.match(e.message, /Host key verification failed[^]*hint/);
+        return true;
+      });
+    });
+
+    await t.step("retries then reports an address nobody listens on", async () => {
+      const host = net.hosts[0];
+      assert.ok(host);
+      await using c = new SshConnector("down", { ...host.ssh, port: 2 }, {
+        attempts: 2,
+        backoffMs: 10,
+      });
+      await assert.rejects(c.exec(["true"]), (e) => {
+        assert.ok(e instanceof SshConnectionError);
+        assert.equal(e.attempts, 2);
+        assert.match(e.stderrTail, /Connection refused/);
+        return true;
+      });
+    });
+  } finally {
+    await closeAll(connectors);
+  }
+});
