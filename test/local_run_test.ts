@@ -198,3 +198,43 @@ Deno.test("runPlaybook re-attaches to the agent when its session is lost, and th
     await Deno.remove(output, { recursive: true });
   }
 });
+
+Deno.test("runPlaybook restarts a memory server that dies and relaunches its apps", async () => {
+  const output = await Deno.makeTempDir({ prefix: "spirit-heal-test-" });
+  try {
+    const playbook = validatePlaybook({ ...tinySpec(output), name: "heal", duration: "10s" });
+    const running = runPlaybook(playbook, { output: "quiet" });
+    let killed = false;
+    for (let i = 0; i < 100 && !killed; i++) {
+      const servers = await processesMentioning(
+        "memserver --listen .* --token-file /tmp/spirit-heal-",
+      );
+      const pid = servers[0]?.split(" ")[0];
+      if (pid !== undefined && i > 30) {
+        Deno.kill(Number(pid), "SIGKILL");
+        killed = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(killed, "found the memory server to kill");
+    const result = await running;
+    const dir = result.runDir ?? "";
+    const events = (await Deno.readTextFile(`${dir}/events.jsonl`)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.ok(events.some((e) => e.kind === "fault" && /memory server exited/.test(e.message)));
+    assert.ok(
+      events.some((e) => e.kind === "restart" && /memory server restarted/.test(e.message)),
+    );
+    assert.equal(
+      events.filter((e) => e.kind === "restart" && /relaunched/.test(e.message)).length,
+      2,
+    );
+    const { records } = await readEpochs(dir);
+    for (const app of records.at(-1)?.apps ?? []) {
+      assert.ok((app.opsPerSec ?? 0) > 0, `${app.name} after the restart`);
+    }
+  } finally {
+    await Deno.remove(output, { recursive: true });
+  }
+});

@@ -160,13 +160,15 @@ interface Candidate {
  */
 function chooseCandidate(
   market: NodeMarket,
-  candidates: readonly Candidate[],
+  candidates: Iterable<Candidate>,
   endowment: readonly Bundle[],
 ): Candidate {
   const base = endowment.map((w, i) => opsOf(market, i, w));
   let best: { candidate: Candidate; score: number } | null = null;
   let bestWithGaps: { candidate: Candidate; score: number } | null = null;
+  let first: Candidate | undefined;
   for (const candidate of candidates) {
+    first ??= candidate;
     const fitted = fitToCapacity(market, candidate.bundles);
     if (candidate.exact && !hasLeftover(market, fitted)) {
       // An exact equilibrium: demands are already trimmed and nothing is left over.
@@ -195,7 +197,6 @@ function chooseCandidate(
   }
   if (best !== null) return best.candidate;
   if (bestWithGaps !== null) return bestWithGaps.candidate;
-  const first = candidates[0];
   if (first === undefined) throw new RangeError("No candidate allocation");
   const blended = blendTowardEqualSplit(
     market,
@@ -258,7 +259,7 @@ function bracket(
   const clears = (p: PricePoint) => p.excessCacheMiB <= 1e-12 * Math.max(1, capacity);
   if (warm !== undefined && warm > 0 && warm < 1) {
     const at = evaluate(warm);
-    let step = 1e-5;
+    let step = 1e-4;
     if (clears(at)) {
       let hi = at;
       for (;;) {
@@ -285,8 +286,8 @@ function bracket(
 }
 
 function choicesClose(a: PricePoint, b: PricePoint, market: NodeMarket): boolean {
-  const cacheTolerance = 1e-6 * Math.max(1, market.cacheMiB);
-  const bandwidthTolerance = 1e-6 * Math.max(1, market.bandwidthMbps);
+  const cacheTolerance = 1e-5 * Math.max(1, market.cacheMiB);
+  const bandwidthTolerance = 1e-5 * Math.max(1, market.bandwidthMbps);
   return a.choices.every((ca, i) => {
     const cb = b.choices[i] as Choice;
     return Math.abs(ca.bundle.cacheMiB - cb.bundle.cacheMiB) <= cacheTolerance &&
@@ -298,19 +299,20 @@ function choicesClose(a: PricePoint, b: PricePoint, market: NodeMarket): boolean
  * Turns the demands on both sides of the clearing price into a feasible allocation that
  * uses exactly the node's cache.
  */
-function resolveJump(
+function* resolveJump(
   market: NodeMarket,
   { low, high, budgetSet }: {
     low: PricePoint;
     high: PricePoint;
     budgetSet: (i: number) => BudgetSet;
   },
-): Candidate[] {
+): Generator<Candidate> {
   const bundles = high.choices.map((c) => ({ ...c.bundle }));
   let deficit = market.cacheMiB - sum(bundles, "cacheMiB");
   const scale = Math.max(1, market.cacheMiB);
   if (deficit <= 1e-9 * scale || high === low) {
-    return [{ bundles, exact: true, note: "" }];
+    yield { bundles, exact: true, note: "" };
+    return;
   }
   // Jumping apps take their larger-cache option while it fits, largest jumps first.
   const jumps = low.choices
@@ -326,49 +328,49 @@ function resolveJump(
       remaining.push(jump);
     }
   }
-  if (deficit <= 1e-9 * scale) return [{ bundles, exact: true, note: "" }];
+  if (deficit <= 1e-9 * scale) {
+    yield { bundles, exact: true, note: "" };
+    return;
+  }
 
   // Absorb the rest by trading cache for bandwidth at market prices, where that costs apps
   // little (first-order free at a smooth optimum); or let the smallest remaining jumper take
   // its larger option and the others sell the overshoot. Every loss level that fits yields a
-  // candidate; the caller keeps the best one that certifies.
+  // candidate, in order of increasing loss; the caller stops at the first fair and efficient one.
   remaining.sort((a, b) => a.delta - b.delta || a.i - b.i);
-  const candidates: Candidate[] = [];
   for (const loss of LOSS_LADDER) {
     const absorbed = bundles.map((b) => ({ ...b }));
     if (spread(market, absorbed, { amount: deficit, loss, budgetSet })) {
-      candidates.push({ bundles: absorbed, exact: loss <= ABSORB_LOSS, note: jumpNote(loss) });
+      yield { bundles: absorbed, exact: loss <= ABSORB_LOSS, note: jumpNote(loss) };
     }
     const jumper = remaining[0];
     if (jumper === undefined) continue;
     const shed = bundles.map((b) => ({ ...b }));
     shed[jumper.i] = { ...(low.choices[jumper.i] as Choice).bundle };
     if (spread(market, shed, { amount: deficit - jumper.delta, loss, budgetSet, skip: jumper.i })) {
-      candidates.push({ bundles: shed, exact: loss <= ABSORB_LOSS, note: jumpNote(loss) });
+      yield { bundles: shed, exact: loss <= ABSORB_LOSS, note: jumpNote(loss) };
     }
-    if (candidates.some((c) => c.exact)) break;
   }
   // Jumpers keep their smaller options and the unsold cache goes to whoever gains from it.
-  candidates.push({
+  yield {
     bundles: bundles.map((b) => ({ ...b })),
     exact: false,
     note: "no exact equilibrium (demand jumps at the clearing price): cache left unsold " +
       "at the clearing price is given to the apps that gain from it",
-  });
+  };
   // Or one jumping app takes an intermediate point on its budget line.
   const partial = remaining[0];
   if (partial !== undefined) {
     const split = bundles.map((b) => ({ ...b }));
     const b = split[partial.i] as Bundle;
     split[partial.i] = onBudgetLine(budgetSet(partial.i), b.cacheMiB + deficit);
-    candidates.push({
+    yield {
       bundles: split,
       exact: false,
       note: "no exact equilibrium (demand jumps at the clearing price): one app holds an " +
         "intermediate bundle",
-    });
+    };
   }
-  return candidates;
 }
 
 /** The bundle on an app's budget frontier with `cacheMiB` of cache. */

@@ -21,6 +21,8 @@ export interface RunningMemserver {
   lines: string[];
   /** Resolves once its stdout ended. */
   drained: Promise<void>;
+  /** True once the process has exited (for whatever reason). */
+  readonly exited: boolean;
 }
 
 /** Collects a process's stderr tail for error messages. */
@@ -87,6 +89,12 @@ export async function startMemserver(
   const drained = (async () => {
     for await (const line of stdout) lines.push(line);
   })().catch(() => undefined).then(() => stderr.done);
+  let exited = false;
+  process.status.then(() => {
+    exited = true;
+  }, () => {
+    exited = true;
+  });
   return {
     plan,
     process,
@@ -94,6 +102,9 @@ export async function startMemserver(
     transport: ready.transport ?? plan.transport,
     lines,
     drained,
+    get exited() {
+      return exited;
+    },
   };
 }
 

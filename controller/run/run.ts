@@ -24,6 +24,8 @@ export type OutputMode = "live" | "quiet" | "json";
 
 /** Re-attachments to one host's agent before the run gives up on it. */
 const MAX_AGENT_RESTARTS = 3;
+/** Restarts of one host's memory server before the run gives up. */
+const MAX_MEMSERVER_RESTARTS = 3;
 
 /** Options of `runPlaybook`. */
 export interface RunOptions {
@@ -114,6 +116,7 @@ export async function runPlaybook(
       }
       const elapsedMs = now() - started;
       const collectStart = now();
+      await session.healMemservers(event);
       const samples = await session.collect(event);
       const collectMs = now() - collectStart;
       const decision = loop.decide({
@@ -288,6 +291,56 @@ class RunSession {
         (relaunched.length > 0 ? `; relaunched ${relaunched.join(", ")}` : ""),
     });
     return agent;
+  }
+
+  /**
+   * Restarts memory servers that died (on the same port, at most MAX_MEMSERVER_RESTARTS times
+   * each) and relaunches the apps that used them (their remote data is gone with the server).
+   * Every death and restart is an event; the epochs in between are the recorded gap.
+   */
+  async healMemservers(event: Emit): Promise<void> {
+    for (const [index, server] of this.#memservers.entries()) {
+      if (!server.exited) continue;
+      const host = server.plan.host;
+      const attempts = (this.#restarts.get(`memserver:${host}`) ?? 0) + 1;
+      this.#restarts.set(`memserver:${host}`, attempts);
+      const status = await server.process.status;
+      await event({ kind: "fault", host, message: `memory server exited (status ${status.code})` });
+      if (attempts > MAX_MEMSERVER_RESTARTS) {
+        throw new Error(`memory server on ${host} died ${attempts} times; giving up`);
+      }
+      await server.drained;
+      const restarted = await startMemserver(this.#connector(host), {
+        plan: { ...server.plan, port: server.port },
+        runtime: this.#runtime(host),
+        tokenFile: `${this.#plan.hostDir}/memserver.token`,
+      });
+      this.#memservers[index] = restarted;
+      await event({
+        kind: "restart",
+        host,
+        message: `memory server restarted on port ${restarted.port} (attempt ${attempts})`,
+      });
+      for (const compute of this.#plan.computes.filter((c) => c.memoryNode === host)) {
+        const agent = this.#agents.get(compute.host);
+        if (agent === undefined) continue;
+        const address = `${restarted.plan.connectAddress}:${restarted.port}`;
+        for (const app of compute.apps.filter((a) => a.launch.enforcement === "farmem")) {
+          await agent.request({ op: "stop", appId: app.name }).catch(() => undefined);
+          const bundle = this.#allocations.get(app.name);
+          const launch = bundle === undefined
+            ? app.launch
+            : { ...app.launch, allocation: toAllocation(bundle) };
+          await agent.launch(withPort(launch, address));
+          await event({
+            kind: "restart",
+            host: compute.host,
+            app: app.name,
+            message: "relaunched on the restarted memory server",
+          });
+        }
+      }
+    }
   }
 
   /** Samples of every app since the last collection, from all agents in parallel. */
