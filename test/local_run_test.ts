@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { validatePlaybook } from "../controller/playbook/validate.ts";
 import { readEpochs } from "../controller/results/read.ts";
 import { runPlaybook } from "../controller/run/run.ts";
+import { readLines } from "../common/lines.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
+const FAKE_WORKLOAD = new URL("./fixtures/fake_farmem_workload.ts", import.meta.url).pathname;
 
 function tinySpec(output: string, policy = "symbiosis") {
   return {
@@ -235,6 +237,97 @@ Deno.test("runPlaybook restarts a memory server that dies and relaunches its app
       assert.ok((app.opsPerSec ?? 0) > 0, `${app.name} after the restart`);
     }
   } finally {
+    await Deno.remove(output, { recursive: true });
+  }
+});
+
+Deno.test("runPlaybook stops early on abort (Ctrl-C), tears down and still writes the results", async () => {
+  const output = await Deno.makeTempDir({ prefix: "spirit-abort-test-" });
+  try {
+    const playbook = validatePlaybook({ ...tinySpec(output), name: "abort", duration: "60s" });
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 5000);
+    const result = await runPlaybook(playbook, { output: "quiet", signal: controller.signal });
+    clearTimeout(timer);
+    assert.equal(result.interrupted, true);
+    const dir = result.runDir ?? "";
+    const { records } = await readEpochs(dir);
+    assert.ok(records.length >= 2 && records.length < 10, `${records.length} epochs`);
+    assert.ok((await Deno.stat(`${dir}/report.html`)).isFile);
+    const events = (await Deno.readTextFile(`${dir}/events.jsonl`)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.ok(events.some((e) => e.kind === "stop" && /interrupted/.test(e.message)));
+    const { runId, hostDir } = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+    assert.deepEqual(await processesMentioning(runId), []);
+    await assert.rejects(Deno.stat(hostDir), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(output, { recursive: true });
+  }
+});
+
+Deno.test("spirit down cleans up what a crashed controller left behind, and is idempotent", async () => {
+  const output = await Deno.makeTempDir({ prefix: "spirit-down-test-" });
+  const runId = `downtest-${crypto.randomUUID().slice(0, 8)}`;
+  const hostDir = `/tmp/spirit-${runId}`;
+  const stateDir = `${hostDir}/agent-node`;
+  try {
+    // What a killed controller leaves: an agent daemon with a running app, in the run's directory.
+    await Deno.mkdir(hostDir, { recursive: true, mode: 0o700 });
+    const session = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}controller/cli.ts`, "agent", "--state-dir", stateDir],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const writer = session.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(
+      JSON.stringify({
+        id: 1,
+        op: "launch",
+        app: {
+          appId: "sleeper",
+          allocation: { cacheBytes: 1 << 20, bandwidthBytesPerSec: 1e6 },
+          enforcement: "farmem",
+          // The argv names the run directory, as a real workload's token file does.
+          program: { kind: "argv", argv: [Deno.execPath(), "run", "-A", FAKE_WORKLOAD, hostDir] },
+        },
+      }) + "\n",
+    ));
+    // Wait for the launch's answer, then drop the session as a dying controller would.
+    for await (const line of readLines(session.stdout)) {
+      if (line.includes('"id":1')) {
+        assert.match(line, /"ok":true/);
+        break;
+      }
+    }
+    await writer.close();
+    await session.status;
+    assert.ok((await processesMentioning(hostDir)).length >= 2, "daemon and app left running");
+    const playbook = tinyPlaybook(output);
+    const runDir = `${output}/run`;
+    await Deno.mkdir(runDir);
+    await Deno.writeTextFile(
+      `${runDir}/playbook.json`,
+      JSON.stringify({ ...playbook, hosts: { node: playbook.hosts.node } }),
+    );
+    await Deno.writeTextFile(
+      `${runDir}/run.json`,
+      JSON.stringify({ runId, hostDir, startedAt: new Date().toISOString() }),
+    );
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const down = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${ROOT}controller/cli.ts`, "down", runDir],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(down.code, 0, new TextDecoder().decode(down.stderr));
+    }
+    assert.deepEqual(await processesMentioning(hostDir), []);
+    await assert.rejects(Deno.stat(hostDir), Deno.errors.NotFound);
+  } finally {
+    await new Deno.Command("pkill", { args: ["-KILL", "-f", hostDir] }).output();
+    await Deno.remove(hostDir, { recursive: true }).catch(() => undefined);
     await Deno.remove(output, { recursive: true });
   }
 });
