@@ -3,6 +3,7 @@
  * used by the benchmark and the system tests.
  * @module
  */
+import { readLines as lines } from "../common/lines.ts";
 import type { MemserverReady } from "./command.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
@@ -15,20 +16,6 @@ export interface MemserverProcess {
   readonly pid: number;
   /** Sends SIGTERM and waits; returns the exit code and the stdout lines after the ready line. */
   stop(): Promise<{ code: number; lines: string[] }>;
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buffered = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    buffered += text;
-    let at = buffered.indexOf("\n");
-    while (at !== -1) {
-      yield buffered.slice(0, at);
-      buffered = buffered.slice(at + 1);
-      at = buffered.indexOf("\n");
-    }
-  }
-  if (buffered !== "") yield buffered;
 }
 
 /** Starts a memory server on 127.0.0.1 (port 0 unless `listen` says otherwise). */

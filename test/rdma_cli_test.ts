@@ -8,6 +8,7 @@ import { connectRdma } from "../memserver/client/rdma_transport.ts";
 import { TransportClosedError } from "../memserver/client/transport.ts";
 import { FAKE_RDMA_PREREQS, useFakeRdmaInProcess } from "./fixtures/fake_rdma/build.ts";
 import { pathExists, systemTest } from "./prereq.ts";
+import { readLines as lines } from "../common/lines.ts";
 
 const CLI = new URL("../controller/cli.ts", import.meta.url).pathname;
 const MEMSERVER = ["run", "-A", CLI, "memserver", "--listen", "127.0.0.1:0", "--capacity", "16MiB"];
@@ -44,18 +45,6 @@ async function runToEnd(
 }
 
 /** Reads stdout lines of a child process. */
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buffered = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      yield buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-    }
-  }
-  if (buffered !== "") yield buffered;
-}
 
 systemTest(
   "spirit memserver --transport rdma fails fast without RDMA devices (host libibverbs)",

@@ -6,21 +6,6 @@
 import type { FarmemRequest, FarmemResponse } from "../../common/farmem_control.ts";
 import type { WorkloadRunner } from "./runner.ts";
 
-/** Splits a byte stream into lines (without the newline). */
-export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buffered = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    buffered += text;
-    let newline = buffered.indexOf("\n");
-    while (newline !== -1) {
-      yield buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      newline = buffered.indexOf("\n");
-    }
-  }
-  if (buffered.length > 0) yield buffered;
-}
-
 /** Parses one request line; throws a RangeError naming what is wrong. */
 export function parseRequest(line: string): FarmemRequest {
   let value: unknown;
