@@ -78,11 +78,15 @@ export function symbiosis(market: NodeMarket, options: PolicyOptions = {}): Node
     const demanded = choices.reduce((a, c) => a + c.bundle.cacheMiB, 0);
     return { theta, choices, excessCacheMiB: demanded - market.cacheMiB };
   };
-  const clearCache = (warm: number | undefined) => {
+  // `coarse` clearing (while the income scale is still being searched) needs only who
+  // spends what, not the last digits of theta; the final clearing is always precise.
+  const clearCache = (warm: number | undefined, coarse = false) => {
     const { lo, hi } = bracket(evaluate, warm, market.cacheMiB);
     let low = lo;
     let high = hi;
-    while (high.theta - low.theta > 1e-9 && !choicesClose(low, high, market)) {
+    const width = coarse ? 1e-6 : 1e-9;
+    const tolerance = coarse ? 1e-3 : 1e-5;
+    while (high.theta - low.theta > width && !choicesClose(low, high, market, tolerance)) {
       const mid = evaluate((low.theta + high.theta) / 2);
       if (mid.excessCacheMiB > 0) low = mid;
       else high = mid;
@@ -96,6 +100,7 @@ export function symbiosis(market: NodeMarket, options: PolicyOptions = {}): Node
   // the side where incomes are just short of the jump so every epoch lands on the same side.
   let under: number | null = null;
   let over: number | null = null;
+  let coarse = false;
   for (let round = 0; round < MAX_INCOME_ROUNDS; round++) {
     const next = rescaledIncome(market, {
       point: high,
@@ -110,12 +115,17 @@ export function symbiosis(market: NodeMarket, options: PolicyOptions = {}): Node
       if (over - under <= 1e-6 * under) {
         scale = under;
         ({ low, high } = clearCache(high.theta > 0 && high.theta < 1 ? high.theta : undefined));
+        coarse = false;
         break;
       }
       scale = (under + over) / 2;
     } else {
       scale = next;
     }
+    ({ low, high } = clearCache(high.theta > 0 && high.theta < 1 ? high.theta : undefined, true));
+    coarse = true;
+  }
+  if (coarse) {
     ({ low, high } = clearCache(high.theta > 0 && high.theta < 1 ? high.theta : undefined));
   }
 
@@ -285,9 +295,14 @@ function bracket(
   return { lo: free, hi: evaluate(1) };
 }
 
-function choicesClose(a: PricePoint, b: PricePoint, market: NodeMarket): boolean {
-  const cacheTolerance = 1e-5 * Math.max(1, market.cacheMiB);
-  const bandwidthTolerance = 1e-5 * Math.max(1, market.bandwidthMbps);
+function choicesClose(
+  a: PricePoint,
+  b: PricePoint,
+  market: NodeMarket,
+  tolerance: number,
+): boolean {
+  const cacheTolerance = tolerance * Math.max(1, market.cacheMiB);
+  const bandwidthTolerance = tolerance * Math.max(1, market.bandwidthMbps);
   return a.choices.every((ca, i) => {
     const cb = b.choices[i] as Choice;
     return Math.abs(ca.bundle.cacheMiB - cb.bundle.cacheMiB) <= cacheTolerance &&
