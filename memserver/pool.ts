@@ -3,6 +3,7 @@
  * and freed again. Independent of any transport (TCP and RDMA servers both allocate from it).
  * @module
  */
+import { pointerOffset } from "../ffi/pointers.ts";
 import { type AnonymousMapping, mapAnonymous, type PageKind } from "../ffi/memory.ts";
 
 /** Allocation granularity of regions (sizes are rounded up to a multiple). */
@@ -156,7 +157,7 @@ export class MemoryPool {
       poolOffset: offset,
       sizeBytes: rounded,
       bytes,
-      pointer: base === null ? null : Deno.UnsafePointer.offset(base, offset),
+      pointer: base === null ? null : pointerOffset(base, offset),
       owner: options.owner,
     };
     this.#regions.set(region.id, region);

@@ -9,6 +9,7 @@
  * DISCONNECTED, and on close (SIGTERM).
  * @module
  */
+import { pointerAddress, pointerOf } from "../ffi/pointers.ts";
 import {
   CompletionQueue,
   type DeviceLimits,
@@ -176,7 +177,7 @@ class RdmaServer implements RdmaServerHandle {
   }
 
   #handle(event: CmEvent): void {
-    const key = BigInt(Deno.UnsafePointer.value(event.id));
+    const key = pointerAddress(event.id);
     switch (event.type) {
       case CONSTANTS.RDMA_CM_EVENT_CONNECT_REQUEST:
         this.#counts.connectRequests++;
@@ -256,7 +257,7 @@ class RdmaServer implements RdmaServerHandle {
     const undo: (() => void)[] = [() => this.#pool.free(region.id)];
     try {
       const device = this.#device(context);
-      const pointer = region.pointer ?? Deno.UnsafePointer.of(region.bytes);
+      const pointer = region.pointer ?? pointerOf(region.bytes);
       if (pointer === null) throw new Error("region has no address");
       const mr = new MemoryRegion(device.pd, { pointer, lengthBytes: region.sizeBytes }, {
         localWrite: true,
@@ -315,7 +316,7 @@ class RdmaServer implements RdmaServerHandle {
   }
 
   #device(context: IbvContextPtr): Device {
-    const key = BigInt(Deno.UnsafePointer.value(context));
+    const key = pointerAddress(context);
     let device = this.#devices.get(key);
     if (device === undefined) {
       device = { pd: new ProtectionDomain(context), limits: queryDevice(context) };

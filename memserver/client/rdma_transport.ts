@@ -6,6 +6,7 @@
  * spin, then a completion-channel wait that does not block Deno's event loop).
  * @module
  */
+import { pointerOf } from "../../ffi/pointers.ts";
 import {
   CompletionChannel,
   CompletionQueue,
@@ -291,7 +292,7 @@ class RdmaConnection {
       });
       undo.push(() => qp.close()); // before its CQ and PD go
       const staging = new Uint8Array(new ArrayBuffer(options.stagingBytes)); // registered: never moves
-      const stagingPointer = Deno.UnsafePointer.of(staging);
+      const stagingPointer = pointerOf(staging);
       if (stagingPointer === null) throw new Error("staging buffer has no address");
       const mr = new MemoryRegion(pd, {
         pointer: stagingPointer,
