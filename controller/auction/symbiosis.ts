@@ -31,6 +31,8 @@ const ABSORB_LOSS = 0.002;
 const LOSS_LADDER = [ABSORB_LOSS, 0.0035, 0.01, 0.02, 0.05, 0.1];
 /** Internal certification tolerance: stricter than the promised 0.5 %. */
 const CERTIFY_TOLERANCE = 0.004;
+/** Bisection steps when blending toward a fair allocation (precision 1/1024 of the way). */
+const BLEND_STEPS = 10;
 /** Rounds of income rescaling after unspent money is found. */
 const MAX_INCOME_ROUNDS = 40;
 /** Default bound on movement per epoch, as a fraction of node capacity per good. */
@@ -444,7 +446,7 @@ function tradableCache(
   if (ok(span)) return span;
   let lo = 0;
   let hi = span;
-  for (let k = 0; k < 40; k++) {
+  for (let k = 0; k < 24; k++) {
     const mid = (lo + hi) / 2;
     if (ok(mid)) lo = mid;
     else hi = mid;
@@ -537,7 +539,7 @@ function usefulExtra(
   // The smallest extra that already reaches the full gain.
   let lo = 0;
   let hi = room;
-  for (let k = 0; k < 40; k++) {
+  for (let k = 0; k < 20; k++) {
     const mid = (lo + hi) / 2;
     if (at(mid) >= full * (1 - 1e-9)) hi = mid;
     else lo = mid;
@@ -627,7 +629,7 @@ function paretoSweep(
   if (certify(market, improved, endowment)) return { bundles: improved, certified: true };
   let good = 0;
   let bad = 1;
-  for (let k = 0; k < 16; k++) {
+  for (let k = 0; k < BLEND_STEPS; k++) {
     const mid = (good + bad) / 2;
     if (certify(market, blend(bundles, improved, mid), endowment)) good = mid;
     else bad = mid;
@@ -646,7 +648,7 @@ function blendTowardEqualSplit(
   if (certify(market, target, endowment)) return { bundles: [...target], alpha: 1 };
   let good = 0;
   let bad = 1;
-  for (let k = 0; k < 24; k++) {
+  for (let k = 0; k < BLEND_STEPS; k++) {
     const mid = (good + bad) / 2;
     if (certify(market, blend(anchor, target, mid), endowment)) good = mid;
     else bad = mid;
