@@ -5,29 +5,12 @@
  * @module
  */
 import { LIBC_PATHS, openLibrary } from "./library.ts";
+import { LIBC_SYMBOLS } from "./libc_symbols.ts";
 
-/** The libc functions this file calls, as plain data. */
+/** The libc functions this file calls, as plain data (shared entries from the libc table). */
 const MEMORY_SYMBOLS = {
-  /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); */
-  mmap: {
-    parameters: [
-      "pointer", // void *addr
-      "usize", // size_t length
-      "i32", // int prot
-      "i32", // int flags
-      "i32", // int fd
-      "i64", // off_t offset
-    ],
-    result: "pointer",
-  },
-  /** int munmap(void *addr, size_t length); */
-  munmap: {
-    parameters: [
-      "pointer", // void *addr
-      "usize", // size_t length
-    ],
-    result: "i32",
-  },
+  mmap: LIBC_SYMBOLS.mmap,
+  munmap: LIBC_SYMBOLS.munmap,
   /** int madvise(void *addr, size_t length, int advice); */
   madvise: {
     parameters: [
@@ -37,8 +20,7 @@ const MEMORY_SYMBOLS = {
     ],
     result: "i32",
   },
-  /** int *__errno_location(void); */
-  __errno_location: { parameters: [], result: "pointer" },
+  __errno_location: LIBC_SYMBOLS.__errno_location,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 const PROT_READ = 0x1;

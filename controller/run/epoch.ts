@@ -20,6 +20,8 @@ interface AppState {
   app: App;
   history: EstimatorSample[];
   model: PerformanceModel | null;
+  /** The app's equal split on its node (the static baseline), fixed for the run. */
+  equal: Bundle;
   /** Allocation in force during the current epoch. */
   current: Bundle;
   /** The model's prediction for `current`, made when it was chosen. */
@@ -94,6 +96,7 @@ export class AllocationLoop {
           app,
           history: [],
           model: null,
+          equal: equal[i] ?? { cacheMiB: 0, bandwidthMbps: 0 },
           current: equal[i] ?? { cacheMiB: 0, bandwidthMbps: 0 },
           predicted: null,
           lastSample: null,
@@ -237,7 +240,7 @@ export class AllocationLoop {
 
   #appRecord(state: AppState, opsPerSec: number | null): EpochRecord["apps"][number] {
     const sample = state.lastSample;
-    const equal = this.#equalSplitOf(state.app.name);
+    const equal = state.equal;
     return {
       name: state.app.name,
       host: state.app.host,
@@ -252,7 +255,7 @@ export class AllocationLoop {
       predictedOpsPerSec: state.predicted,
       model: state.model === null ? "equal-split" : state.model.spec.kind,
       ...(state.model === null ? {} : { modelSpec: state.model.spec }),
-      equalSplitPredictedOpsPerSec: state.model === null || equal === undefined
+      equalSplitPredictedOpsPerSec: state.model === null
         ? null
         : state.model.opsPerSec(equal.cacheMiB, equal.bandwidthMbps),
       ...(sample === null ? {} : {
@@ -262,13 +265,5 @@ export class AllocationLoop {
         },
       }),
     };
-  }
-
-  #equalSplitOf(name: string): Bundle | undefined {
-    const state = this.#apps.get(name);
-    const host = this.#computeHosts().find((h) => h.name === state?.app.host);
-    if (state === undefined || host === undefined) return undefined;
-    const apps = this.#playbook.apps.filter((a) => a.host === host.name);
-    return equalSplit(this.#market(host, apps.map(() => null)))[apps.indexOf(state.app)];
   }
 }

@@ -12,6 +12,7 @@ import type { RunEvent } from "../results/types.ts";
 import { RunWriter } from "../results/writer.ts";
 import type { AgentClient } from "./agent_client.ts";
 import { deployRuntime } from "./deploy.ts";
+import { encodeHex } from "./hex.ts";
 import { RUN_INFO_FILE, type RunInfo } from "./down.ts";
 import { AllocationLoop } from "./epoch.ts";
 import { type LiveView, liveView } from "./live_view.ts";
@@ -64,14 +65,11 @@ function runIdFor(playbook: Playbook): string {
     "-",
   );
   const random = crypto.getRandomValues(new Uint8Array(3));
-  return `${playbook.name}-${stamp}-${
-    [...random].map((b) => b.toString(16).padStart(2, "0")).join("")
-  }`;
+  return `${playbook.name}-${stamp}-${encodeHex(random)}`;
 }
 
 function newSecret(): string {
-  return [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  return encodeHex(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** Runs a validated playbook; see the module documentation. */
