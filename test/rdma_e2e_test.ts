@@ -168,8 +168,12 @@ systemTest(
     withServer(4 * MiB, async (server) => {
       const transport = await connectRdma({ hostname: "127.0.0.1", port: server.addr.port });
       try {
-        await assert.rejects(transport.allocate(64 * MiB), /REJECTED/);
+        await assert.rejects(
+          transport.allocate(64 * MiB),
+          /refused the connection \(no-memory\): the server does not have enough free memory/,
+        );
         assert.equal(server.stats().rejected, 1);
+        assert.deepEqual(server.stats().rejectedByReason, { "no-memory": 1 });
         assert.equal(server.stats().clients.length, 0);
       } finally {
         await transport.close();
@@ -367,7 +371,10 @@ for (const failing of ["ibv_reg_mr", "rdma_accept"]) {
       const transport = await connectRdma({ hostname: "127.0.0.1", port: server.addr.port });
       try {
         Deno.env.set("FAKE_RDMA_FAIL", failing);
-        await assert.rejects(transport.allocate(2 * MiB), /REJECTED/);
+        await assert.rejects(
+          transport.allocate(2 * MiB),
+          /refused the connection \(server-error\): the server failed to set up/,
+        );
       } finally {
         Deno.env.delete("FAKE_RDMA_FAIL");
         await transport.close();
