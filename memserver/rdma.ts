@@ -254,8 +254,11 @@ class RdmaServer implements RdmaServerHandle {
     const refuse = (reason: RejectReason, detail: string) => {
       this.#counts.rejected++;
       this.#rejectedByReason[reason] = (this.#rejectedByReason[reason] ?? 0) + 1;
+      const from = peer ?? "an unknown address";
       this.#log(
-        `client ${clientId} from ${peer ?? "an unknown address"} rejected (${reason}): ${detail}`,
+        reason === "probe"
+          ? `answered a probe from ${from}`
+          : `client ${clientId} from ${from} rejected (${reason}): ${detail}`,
       );
       // Both steps run even if the first fails (a half-accepted id may refuse the reject).
       const record = encodeRejectRecord(reason, this.#now());

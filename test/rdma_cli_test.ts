@@ -157,6 +157,32 @@ systemTest(
 );
 
 systemTest(
+  "spirit memserver --transport auto --token-file serves RDMA where the host has a device",
+  FAKE_RDMA_PREREQS,
+  async () => {
+    await using fake = await useFakeRdmaInProcess();
+    const tokenFile = `${fake.stateDir}/memserver.token`;
+    await Deno.writeTextFile(tokenFile, "run secret\n");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [...MEMSERVER, "--transport", "auto", "--token-file", tokenFile],
+      env: { ...hostEnv(), ...fake.env },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      const ready = JSON.parse(String((await lines(child.stdout).next()).value));
+      assert.equal(ready.transport, "rdma");
+      assert.deepEqual(ready.devices, ["fake_rdma0"]);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  },
+);
+
+systemTest(
   "spirit memserver --transport auto falls back to TCP and says why",
   FAKE_RDMA_PREREQS,
   async () => {
