@@ -6,7 +6,8 @@
  * huge pages when the kernel has them), registers them for remote read and write, creates a QP
  * and accepts with `{addr, rkey, 0}`. After that the server is passive: clients READ and WRITE
  * the region directly. Each client has its own region; everything of a client is released on
- * DISCONNECTED, and on close (SIGTERM). With a secret, spirit's clients prove it in their
+ * DISCONNECTED, and on close (SIGTERM). Every client's region and QP live in a protection domain
+ * of their own, so a connection can reach no other client's memory. With a secret, spirit's clients prove it in their
  * connect record and legacy clients are admitted only from allowed addresses
  * (memserver/rdma_admission.ts); refusals carry a reject record with the reason.
  * @module
@@ -105,17 +106,14 @@ interface Client {
   state: "accepting" | "connected";
   readonly requestedBytes: number;
   readonly region: Region;
+  /** The client's own protection domain: its QP can reach only its own region. */
+  readonly pd: ProtectionDomain;
   readonly mr: MemoryRegion;
   readonly cq: CompletionQueue;
   readonly queueDepth: number;
   connectedAtMs: number | null;
   readonly peer: string | null;
   readonly admittedBy: AdmittedBy;
-}
-
-interface Device {
-  readonly pd: ProtectionDomain;
-  readonly limits: DeviceLimits;
 }
 
 /**
@@ -135,7 +133,8 @@ class RdmaServer implements RdmaServerHandle {
   #channel: EventChannel;
   #listener: CmId;
   #clients = new Map<bigint, Client>();
-  #devices = new Map<bigint, Device>();
+  /** Limits of each device context, queried once. */
+  #limits = new Map<bigint, DeviceLimits>();
   #nextClientId = 1;
   #counts = { connectRequests: 0, accepted: 0, rejected: 0, disconnected: 0 };
   #rejectedByReason: Partial<Record<RejectReason, number>> = {};
@@ -297,21 +296,23 @@ class RdmaServer implements RdmaServerHandle {
     }
     const undo: (() => void)[] = [() => this.#pool.free(region.id)];
     try {
-      const device = this.#device(context);
+      const limits = this.#deviceLimits(context);
+      const pd = new ProtectionDomain(context);
+      undo.push(() => pd.close());
       const pointer = region.pointer ?? pointerOf(region.bytes);
       if (pointer === null) throw new Error("region has no address");
-      const mr = new MemoryRegion(device.pd, { pointer, lengthBytes: region.sizeBytes }, {
+      const mr = new MemoryRegion(pd, { pointer, lengthBytes: region.sizeBytes }, {
         localWrite: true,
         remoteRead: true,
         remoteWrite: true,
       });
       undo.push(() => mr.close());
-      const queueDepth = Math.max(1, Math.min(RDMA_QUEUE_DEPTH, device.limits.maxQpWr));
+      const queueDepth = Math.max(1, Math.min(RDMA_QUEUE_DEPTH, limits.maxQpWr));
       const cq = new CompletionQueue(context, {
-        entries: Math.max(1, Math.min(queueDepth, device.limits.maxCqe)),
+        entries: Math.max(1, Math.min(queueDepth, limits.maxCqe)),
       });
       undo.push(() => cq.close());
-      id.createQp(device.pd, {
+      id.createQp(pd, {
         sendCq: cq.pointer,
         recvCq: cq.pointer,
         maxSendWr: queueDepth,
@@ -328,9 +329,9 @@ class RdmaServer implements RdmaServerHandle {
         privateData: encodeAcceptRecord(granted, proof),
         responderResources: Math.max(
           1,
-          Math.min(event.responderResources, device.limits.maxQpRdAtom, 255),
+          Math.min(event.responderResources, limits.maxQpRdAtom, 255),
         ),
-        initiatorDepth: Math.min(event.initiatorDepth, device.limits.maxQpInitRdAtom, 255),
+        initiatorDepth: Math.min(event.initiatorDepth, limits.maxQpInitRdAtom, 255),
       });
       this.#counts.accepted++;
       this.#clients.set(key, {
@@ -339,6 +340,7 @@ class RdmaServer implements RdmaServerHandle {
         state: "accepting",
         requestedBytes,
         region,
+        pd,
         mr,
         cq,
         queueDepth,
@@ -359,14 +361,14 @@ class RdmaServer implements RdmaServerHandle {
     }
   }
 
-  #device(context: IbvContextPtr): Device {
+  #deviceLimits(context: IbvContextPtr): DeviceLimits {
     const key = pointerAddress(context);
-    let device = this.#devices.get(key);
-    if (device === undefined) {
-      device = { pd: new ProtectionDomain(context), limits: queryDevice(context) };
-      this.#devices.set(key, device);
+    let limits = this.#limits.get(key);
+    if (limits === undefined) {
+      limits = queryDevice(context);
+      this.#limits.set(key, limits);
     }
-    return device;
+    return limits;
   }
 
   #release(key: bigint, client: Client): void {
@@ -375,6 +377,7 @@ class RdmaServer implements RdmaServerHandle {
       () => client.id.close(), // destroys the QP first, then the id
       () => client.cq.close(),
       () => client.mr.close(),
+      () => client.pd.close(),
       () => void this.#pool.free(client.region.id),
     ];
     for (const step of steps) {
@@ -420,8 +423,7 @@ class RdmaServer implements RdmaServerHandle {
       this.#release(key, client);
     }
     this.#listener.close();
-    for (const device of this.#devices.values()) device.pd.close();
-    this.#devices.clear();
+    this.#limits.clear();
     await this.#channel.close();
     await this.#finished;
   }
