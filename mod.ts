@@ -71,6 +71,7 @@ export type {
   AppSample,
   HostFacts,
   LaunchSpec,
+  RemoteSwapSupportFacts,
   ThroughputSource,
 } from "./agent/protocol.ts";
 export { AGENT_PROTOCOL_VERSION } from "./agent/protocol.ts";

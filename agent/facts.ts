@@ -10,6 +10,7 @@ import {
 import { pageSize } from "../ffi/libc.ts";
 import { type CgroupLayout, detectCgroups } from "./cgroup/mounts.ts";
 import { exists } from "./cgroup/files.ts";
+import { gatherRemoteSwapSupport } from "./host/remote_swap_support.ts";
 import { readSwapDevices } from "./host/swaps.ts";
 import { AGENT_PROTOCOL_VERSION, type EnforceableLimits, type HostFacts } from "./protocol.ts";
 import { parseFlatKeyed } from "./cgroup/stats.ts";
@@ -56,6 +57,7 @@ export async function gatherFacts(layout?: CgroupLayout): Promise<HostFacts> {
     hardwarePerfCounters: hardwareCountersAvailable(),
     softwarePerfEvents: softwareEventsAvailable(),
     cgroupEnforcement: cgroupEnforcement(cgroups, swapDevices.length > 0),
+    remoteSwapSupport: await gatherRemoteSwapSupport(),
   };
 }
 

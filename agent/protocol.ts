@@ -240,6 +240,21 @@ export interface SwapDeviceFacts {
   device: string | null;
 }
 
+/** What a remote swap device (a FUSE-backed file on a loop device) needs on a host. */
+export interface RemoteSwapSupportFacts {
+  /** /dev/fuse exists and is a character device. */
+  devFuse: boolean;
+  /** /dev/loop-control: `usable` (opens read-write), `no-permission` (not root), `absent`. */
+  loopControl: "usable" | "no-permission" | "absent";
+  /** Path of fusermount3 (Debian fuse3), or null when it is not installed. */
+  fusermount3: string | null;
+  /**
+   * zswap's `enabled` parameter; null when the kernel has no zswap. Enabled zswap keeps
+   * swapped-out pages compressed in local RAM, so they bypass the remote device and its throttles.
+   */
+  zswapEnabled: boolean | null;
+}
+
 /** One cgroup hierarchy's controller as seen by the agent. */
 export interface CgroupControllerFacts {
   version: 1 | 2;
@@ -278,6 +293,8 @@ export interface HostFacts {
   softwarePerfEvents: boolean;
   /** What a cgroup app's allocation can enforce on this host. */
   cgroupEnforcement: EnforceableLimits;
+  /** Prerequisites of a remote swap device. */
+  remoteSwapSupport: RemoteSwapSupportFacts;
 }
 
 /** Requests from the controller; each gets exactly one {@link AgentResponse} with its `id`. */

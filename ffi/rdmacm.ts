@@ -14,10 +14,14 @@ import {
   RdmaError,
   readPointer,
 } from "./ibverbs.ts";
+import { type IpAddress, parseIpAddress } from "../common/ip_address.ts";
 import { openLibrary } from "./library.ts";
 import { errnoText, FdWaiter, withErrno } from "./rdma_libc.ts";
 import { RDMACM_PATHS, RDMACM_SYMBOLS } from "./rdmacm_symbols.ts";
 import { CONSTANTS, LAYOUTS } from "./verbs_structs.ts";
+
+/** `sizeof(struct sockaddr_storage)`: room for any address in `struct rdma_addr`. */
+const SOCKADDR_STORAGE_BYTES = 128;
 
 /** `struct rdma_event_channel *`. */
 export type RdmaEventChannelPtr = Ptr<"rdma_event_channel">;
@@ -54,53 +58,50 @@ export function socketAddress(host: string, port: number): Uint8Array {
     throw new RangeError(`port must be an integer in 0..65535, got ${port}`);
   }
   const literal = host === "localhost" ? "127.0.0.1" : host;
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(literal);
-  if (v4 !== null) {
-    const octets = v4.slice(1).map(Number);
-    if (octets.some((o) => o > 255)) throw new RangeError(`invalid IPv4 address "${host}"`);
+  const address = parseIpAddress(literal);
+  if (address === undefined) {
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(literal)) {
+      throw new RangeError(`invalid IPv4 address "${host}"`);
+    }
+    throw new RangeError(
+      `RDMA addresses must be IPv4 or IPv6 literals (the address of the RDMA interface), ` +
+        `got "${host}"`,
+    );
+  }
+  if (address.family === 4) {
     const layout = LAYOUTS.sockaddr_in;
     const bytes = new Uint8Array(layout.size);
     const view = new DataView(bytes.buffer);
     view.setUint16(layout.fields.sin_family, CONSTANTS.AF_INET, true);
     view.setUint16(layout.fields.sin_port, port, false);
-    bytes.set(octets, layout.fields.sin_addr);
+    bytes.set(address.bytes, layout.fields.sin_addr);
     return bytes;
-  }
-  const v6 = parseIpv6(literal);
-  if (v6 === undefined) {
-    throw new RangeError(
-      `RDMA addresses must be IPv4 or IPv6 literals (the address of the RDMA interface), ` +
-        `got "${host}"`,
-    );
   }
   const layout = LAYOUTS.sockaddr_in6;
   const bytes = new Uint8Array(layout.size);
   const view = new DataView(bytes.buffer);
   view.setUint16(layout.fields.sin6_family, CONSTANTS.AF_INET6, true);
   view.setUint16(layout.fields.sin6_port, port, false);
-  bytes.set(v6, layout.fields.sin6_addr);
+  bytes.set(address.bytes, layout.fields.sin6_addr);
   return bytes;
 }
 
-function parseIpv6(text: string): Uint8Array | undefined {
-  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-  if (!/^[0-9a-fA-F:]+$/.test(bare) || !bare.includes(":")) return undefined;
-  const halves = bare.split("::");
-  if (halves.length > 2) return undefined;
-  const groups = (part: string | undefined) => (part ? part.split(":") : []);
-  const head = groups(halves[0]);
-  const tail = groups(halves[1]);
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const all = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...tail];
-  const bytes = new Uint8Array(16);
-  for (const [i, group] of all.entries()) {
-    if (group.length === 0 || group.length > 4) return undefined;
-    const value = parseInt(group, 16);
-    bytes[i * 2] = value >> 8;
-    bytes[i * 2 + 1] = value & 0xff;
+/**
+ * Decodes `struct sockaddr_in` / `sockaddr_in6` bytes (the inverse of {@link socketAddress});
+ * null for another family (e.g. AF_IB) or an unset address (family 0).
+ */
+export function decodeSocketAddress(bytes: Uint8Array): IpAddress | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const family = view.getUint16(0, true);
+  if (family === CONSTANTS.AF_INET && bytes.length >= LAYOUTS.sockaddr_in.size) {
+    const at = LAYOUTS.sockaddr_in.fields.sin_addr;
+    return { family: 4, bytes: bytes.slice(at, at + 4) };
   }
-  return bytes;
+  if (family === CONSTANTS.AF_INET6 && bytes.length >= LAYOUTS.sockaddr_in6.size) {
+    const at = LAYOUTS.sockaddr_in6.fields.sin6_addr;
+    return { family: 6, bytes: bytes.slice(at, at + 16) };
+  }
+  return null;
 }
 
 /** One CM event, copied out of the library's struct (which is acked at once). */
@@ -371,14 +372,37 @@ export class CmId implements Disposable {
     return ((networkOrder & 0xff) << 8) | (networkOrder >> 8);
   }
 
-  /** Starts address resolution; completes with ADDR_RESOLVED or ADDR_ERROR. */
-  resolveAddress(host: string, port: number, options: { timeoutMs: number }): void {
+  /**
+   * Starts address resolution; completes with ADDR_RESOLVED or ADDR_ERROR. `sourceAddress` (an
+   * IP literal of a local RDMA interface) picks the local device; default: the route's.
+   */
+  resolveAddress(
+    host: string,
+    port: number,
+    options: { timeoutMs: number; sourceAddress?: string },
+  ): void {
     const address = socketAddress(host, port);
+    const source = options.sourceAddress === undefined
+      ? null
+      : socketAddress(options.sourceAddress, 0);
     check(
       "rdma_resolve_addr",
-      () => this.#cm.rdma_resolve_addr(this.pointer, null, address, options.timeoutMs),
-      `destination ${host} port ${port}`,
+      () => this.#cm.rdma_resolve_addr(this.pointer, source, address, options.timeoutMs),
+      `destination ${host} port ${port}` +
+        (options.sourceAddress === undefined ? "" : ` from ${options.sourceAddress}`),
     );
+  }
+
+  /**
+   * The peer's IP address (`rdma_get_peer_addr`: `id->route.addr.dst_addr`); on the passive
+   * side, the client of a connection request. Null when the id has no IP peer (AF_IB).
+   */
+  get peerAddress(): IpAddress | null {
+    const at = LAYOUTS.rdma_cm_id.fields["route.addr.dst_addr"];
+    const bytes = new Uint8Array(
+      Deno.UnsafePointerView.getArrayBuffer(this.pointer, SOCKADDR_STORAGE_BYTES, at).slice(0),
+    );
+    return decodeSocketAddress(bytes);
   }
 
   /** Starts route resolution; completes with ROUTE_RESOLVED or ROUTE_ERROR. */
@@ -435,9 +459,13 @@ export class CmId implements Disposable {
     check("rdma_accept", () => this.#cm.rdma_accept(this.pointer, bytes));
   }
 
-  /** Rejects a connection request. */
-  reject(): void {
-    check("rdma_reject", () => this.#cm.rdma_reject(this.pointer, null, 0));
+  /** Rejects a connection request, with private data for the client (at most 148 bytes on IB). */
+  reject(privateData?: Uint8Array): void {
+    const data = privateData === undefined || privateData.length === 0 ? null : privateData;
+    if (data !== null && data.length > 255) {
+      throw new RangeError(`CM private data is at most 255 bytes, got ${data.length}`);
+    }
+    check("rdma_reject", () => this.#cm.rdma_reject(this.pointer, data, data?.length ?? 0));
   }
 
   /** Disconnects; both sides then get RDMA_CM_EVENT_DISCONNECTED. Errors are returned. */

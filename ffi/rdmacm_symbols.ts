@@ -53,7 +53,7 @@ export const RDMACM_SYMBOLS = {
   rdma_resolve_addr: {
     parameters: [
       "pointer", // struct rdma_cm_id *id
-      "pointer", // struct sockaddr *src_addr (may be NULL)
+      "buffer", // struct sockaddr *src_addr (may be NULL)
       "buffer", // struct sockaddr *dst_addr
       "i32", // int timeout_ms
     ],
@@ -97,7 +97,7 @@ export const RDMACM_SYMBOLS = {
   rdma_reject: {
     parameters: [
       "pointer", // struct rdma_cm_id *id
-      "pointer", // const void *private_data
+      "buffer", // const void *private_data (may be NULL)
       "u8", // uint8_t private_data_len
     ],
     result: "i32", // int

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { socketAddress } from "./rdmacm.ts";
+import { formatIpAddress } from "../common/ip_address.ts";
+import { decodeSocketAddress, socketAddress } from "./rdmacm.ts";
 
 Deno.test("socketAddress encodes an IPv4 literal as sockaddr_in with the port in network order", () => {
   const bytes = socketAddress("10.1.2.3", 0x1234);
@@ -25,4 +26,19 @@ Deno.test("socketAddress rejects host names and bad ports with a clear message",
   assert.throws(() => socketAddress("1.2.3.256", 1), /invalid IPv4/);
   assert.throws(() => socketAddress("1.2.3.4", 70000), /port must be an integer/);
   assert.throws(() => socketAddress("1::2::3", 1), /literals/);
+});
+
+Deno.test("decodeSocketAddress reads back what socketAddress encoded, in both families", () => {
+  for (const host of ["10.1.2.3", "fd00::7"]) {
+    const decoded = decodeSocketAddress(socketAddress(host, 7471));
+    assert.ok(decoded !== null);
+    assert.equal(formatIpAddress(decoded), host);
+  }
+});
+
+Deno.test("decodeSocketAddress returns null for an unset or non-IP address", () => {
+  assert.equal(decodeSocketAddress(new Uint8Array(128)), null);
+  const ib = new Uint8Array(128);
+  ib[0] = 27; // AF_IB
+  assert.equal(decodeSocketAddress(ib), null);
 });

@@ -103,7 +103,15 @@ export const LAYOUTS = {
   rdma_cm_id: {
     cType: "struct rdma_cm_id",
     size: 416,
-    fields: { verbs: 0, channel: 8, context: 16, qp: 24, pd: 400 },
+    fields: {
+      verbs: 0,
+      channel: 8,
+      context: 16,
+      qp: 24,
+      "route.addr.src_addr": 32,
+      "route.addr.dst_addr": 160,
+      pd: 400,
+    },
   },
   rdma_conn_param: {
     cType: "struct rdma_conn_param",

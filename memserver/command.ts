@@ -4,6 +4,7 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { type Cidr, parseCidr } from "../common/ip_address.ts";
 import { parseDurationMs, parseSizeBytes } from "../common/units.ts";
 import { parseHostPort } from "./client/transport.ts";
 import { MemoryPool } from "./pool.ts";
@@ -42,13 +43,19 @@ function usage(message: string): never {
  */
 function chooseTransport(
   requested: string,
-  tokenFile: string | undefined,
 ): { transport: "tcp"; note?: string } | { transport: "rdma" } {
-  const choice = decideTransport(requested, tokenFile === undefined ? {} : { tokenFile });
+  const choice = decideTransport(requested);
   if (choice.transport !== "error") return choice;
   if (choice.usage) return usage(choice.message);
   console.error(`spirit memserver: ${choice.message}`);
   Deno.exit(1);
+}
+
+/** Parses `--rdma-legacy-allow` (comma-separated CIDR blocks); throws naming the bad block. */
+export function parseLegacyAllow(text: string): Cidr[] {
+  return text.split(",").map((part) => part.trim()).filter((part) => part !== "").map((part) =>
+    parseCidr(part)
+  );
 }
 
 /** Builds `spirit memserver`. */
@@ -68,6 +75,11 @@ export function memserverCommand() {
     .option("--stats-interval <duration>", "period of --json-stats lines", "5s")
     .option("--max-connections <n>", "connections beyond this are refused", "128")
     .option("--populate", "commit the whole pool at start (MAP_POPULATE)")
+    .option(
+      "--rdma-legacy-allow <cidrs>",
+      "RDMA with --token-file: admit legacy clients (the {addr, rkey, size} record, no proof) " +
+        "from these comma-separated CIDR blocks, e.g. 10.0.0.0/24,fd00::/64",
+    )
     .action(async (options) => {
       let address: { hostname: string; port: number };
       let capacityBytes: number;
@@ -79,17 +91,33 @@ export function memserverCommand() {
       } catch (error) {
         return usage(error instanceof Error ? error.message : String(error));
       }
+      let legacyAllow: Cidr[];
+      try {
+        legacyAllow = parseLegacyAllow(options.rdmaLegacyAllow ?? "");
+      } catch (error) {
+        return usage(
+          `--rdma-legacy-allow: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
       const maxConnections = Number(options.maxConnections);
       if (!Number.isInteger(maxConnections) || maxConnections < 1) {
         return usage(`--max-connections ${options.maxConnections} must be a positive integer`);
       }
       if (capacityBytes < 4096) usage(`--capacity ${options.capacity} must be at least 4KiB`);
-      const chosen = chooseTransport(options.transport, options.tokenFile);
+      const chosen = chooseTransport(options.transport);
       const token = options.tokenFile === undefined
         ? undefined
         : await readTokenFile(options.tokenFile);
       if (token === undefined && !isLoopback(address.hostname)) {
         console.error("spirit memserver: warning: no --token-file; any client can connect");
+      }
+      if (legacyAllow.length > 0 && (token === undefined || chosen.transport !== "rdma")) {
+        console.error(
+          "spirit memserver: note: --rdma-legacy-allow has no effect " +
+            (token === undefined
+              ? "without --token-file (every RDMA client is admitted)"
+              : "when serving TCP"),
+        );
       }
       if (chosen.transport === "rdma") {
         return await runRdmaMemserver({
@@ -99,6 +127,8 @@ export function memserverCommand() {
           statsIntervalMs,
           maxConnections,
           populate: options.populate === true,
+          legacyAllow,
+          ...(token === undefined ? {} : { secret: token }),
         });
       }
       await runMemserver({

@@ -6,9 +6,13 @@
  * huge pages when the kernel has them), registers them for remote read and write, creates a QP
  * and accepts with `{addr, rkey, 0}`. After that the server is passive: clients READ and WRITE
  * the region directly. Each client has its own region; everything of a client is released on
- * DISCONNECTED, and on close (SIGTERM).
+ * DISCONNECTED, and on close (SIGTERM). Every client's region and QP live in a protection domain
+ * of their own, so a connection can reach no other client's memory. With a secret, spirit's clients prove it in their
+ * connect record and legacy clients are admitted only from allowed addresses
+ * (memserver/rdma_admission.ts); refusals carry a reject record with the reason.
  * @module
  */
+import { type Cidr, formatIpAddress } from "../common/ip_address.ts";
 import { pointerAddress, pointerOf } from "../ffi/pointers.ts";
 import {
   CompletionQueue,
@@ -22,10 +26,14 @@ import {
 import { type CmEvent, CmId, cmStatusText, EventChannel } from "../ffi/rdmacm.ts";
 import { CONSTANTS } from "../ffi/verbs_structs.ts";
 import type { MemoryPool, Region } from "./pool.ts";
+import { admit, type AdmittedBy } from "./rdma_admission.ts";
+import { acceptProof, ReplayGuard } from "./rdma_auth.ts";
 import {
-  decodeRegionRecord,
+  encodeAcceptRecord,
   encodeRegionRecord,
+  encodeRejectRecord,
   RDMA_REGION_ALIGN_BYTES,
+  type RejectReason,
   roundRegionBytes,
 } from "./rdma_private_data.ts";
 
@@ -42,6 +50,15 @@ export interface RdmaServeOptions {
   readonly maxClients: number;
   /** Receives one line per connection event (defaults to stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * The per-run secret. With it, spirit clients must prove it and legacy clients (no proof)
+   * are admitted only from `legacyAllow`; without it every request is admitted.
+   */
+  readonly secret?: Uint8Array;
+  /** Peer addresses whose legacy requests are admitted when a secret is set. */
+  readonly legacyAllow?: readonly Cidr[];
+  /** Wall clock in ms (replay window); defaults to Date.now. */
+  readonly now?: () => number;
 }
 
 /** One client as the server accounts for it. */
@@ -53,6 +70,10 @@ export interface RdmaClientStats {
   readonly queueDepth: number;
   readonly rkey: number;
   readonly connectedAtMs: number | null;
+  /** The client's IP address as the CM reports it (null when it reports none). */
+  readonly peer: string | null;
+  /** How it was admitted: proof of the secret, the legacy allow-list, or an open server. */
+  readonly admittedBy: AdmittedBy;
 }
 
 /** Server-wide accounting. RDMA READ/WRITE bypass the server CPU, so bytes moved are unknown. */
@@ -63,6 +84,8 @@ export interface RdmaServerStats {
   readonly connectRequests: number;
   readonly accepted: number;
   readonly rejected: number;
+  /** Rejections by reason (only reasons that occurred). */
+  readonly rejectedByReason: Partial<Record<RejectReason, number>>;
   readonly disconnected: number;
 }
 
@@ -83,15 +106,14 @@ interface Client {
   state: "accepting" | "connected";
   readonly requestedBytes: number;
   readonly region: Region;
+  /** The client's own protection domain: its QP can reach only its own region. */
+  readonly pd: ProtectionDomain;
   readonly mr: MemoryRegion;
   readonly cq: CompletionQueue;
   readonly queueDepth: number;
   connectedAtMs: number | null;
-}
-
-interface Device {
-  readonly pd: ProtectionDomain;
-  readonly limits: DeviceLimits;
+  readonly peer: string | null;
+  readonly admittedBy: AdmittedBy;
 }
 
 /**
@@ -111,15 +133,20 @@ class RdmaServer implements RdmaServerHandle {
   #channel: EventChannel;
   #listener: CmId;
   #clients = new Map<bigint, Client>();
-  #devices = new Map<bigint, Device>();
+  /** Limits of each device context, queried once. */
+  #limits = new Map<bigint, DeviceLimits>();
   #nextClientId = 1;
   #counts = { connectRequests: 0, accepted: 0, rejected: 0, disconnected: 0 };
+  #rejectedByReason: Partial<Record<RejectReason, number>> = {};
+  #replay = new ReplayGuard();
+  #now: () => number;
   #closing: Promise<void> | undefined;
 
   private constructor(pool: MemoryPool, options: RdmaServeOptions) {
     this.#pool = pool;
     this.#options = options;
     this.#log = options.log ?? ((line) => console.error(`spirit memserver (rdma): ${line}`));
+    this.#now = options.now ?? Date.now;
     this.#channel = new EventChannel();
     try {
       this.#listener = CmId.create(this.#channel);
@@ -190,7 +217,8 @@ class RdmaServer implements RdmaServerHandle {
         client.connectedAtMs = Date.now();
         this.#log(
           `client ${client.clientId} connected: region ${client.region.sizeBytes} bytes, ` +
-            `rkey 0x${client.mr.rkey.toString(16)}, queue depth ${client.queueDepth}`,
+            `rkey 0x${client.mr.rkey.toString(16)}, queue depth ${client.queueDepth}, ` +
+            `from ${client.peer ?? "an unknown address"}, admitted by ${client.admittedBy}`,
         );
         return;
       }
@@ -220,11 +248,20 @@ class RdmaServer implements RdmaServerHandle {
   #onConnectRequest(event: CmEvent, key: bigint): void {
     const id = CmId.adopt(event.id);
     const clientId = this.#nextClientId++;
-    const refuse = (reason: string) => {
+    const peerAddress = id.peerAddress;
+    const peer = peerAddress === null ? null : formatIpAddress(peerAddress);
+    const refuse = (reason: RejectReason, detail: string) => {
       this.#counts.rejected++;
-      this.#log(`client ${clientId} rejected: ${reason}`);
+      this.#rejectedByReason[reason] = (this.#rejectedByReason[reason] ?? 0) + 1;
+      const from = peer ?? "an unknown address";
+      this.#log(
+        reason === "probe"
+          ? `answered a probe from ${from}`
+          : `client ${clientId} from ${from} rejected (${reason}): ${detail}`,
+      );
       // Both steps run even if the first fails (a half-accepted id may refuse the reject).
-      for (const step of [() => id.reject(), () => id.close()]) {
+      const record = encodeRejectRecord(reason, this.#now());
+      for (const step of [() => id.reject(record), () => id.close()]) {
         try {
           step();
         } catch (error) {
@@ -232,45 +269,50 @@ class RdmaServer implements RdmaServerHandle {
         }
       }
     };
-    let requestedBytes: number;
-    try {
-      const record = decodeRegionRecord(event.privateData);
-      if (record.sizeBytes === 0n || record.sizeBytes > BigInt(Number.MAX_SAFE_INTEGER)) {
-        return refuse(`requested size ${record.sizeBytes} is not a positive byte count`);
-      }
-      requestedBytes = Number(record.sizeBytes);
-    } catch (error) {
-      return refuse(errorText(error));
-    }
+    const admission = admit(event.privateData, { peer: peerAddress, nowMs: this.#now() }, {
+      ...(this.#options.secret === undefined ? {} : { secret: this.#options.secret }),
+      legacyAllow: this.#options.legacyAllow ?? [],
+      port: this.#addr.port,
+      replay: this.#replay,
+    });
+    if (!admission.admitted) return refuse(admission.reason, admission.detail);
+    const requestedBytes = admission.sizeBytes;
     if (this.#clients.size >= this.#options.maxClients) {
-      return refuse(`already serving ${this.#clients.size} clients (--max-connections)`);
+      return refuse(
+        "too-many-clients",
+        `already serving ${this.#clients.size} clients (--max-connections)`,
+      );
     }
     const context = id.verbs;
-    if (context === null) return refuse("the connection has no device context (id->verbs)");
+    if (context === null) {
+      return refuse("server-error", "the connection has no device context (id->verbs)");
+    }
     const regionBytes = roundRegionBytes(requestedBytes);
     let region: Region;
     try {
       region = this.#pool.allocate(regionBytes, { owner: `rdma-${clientId}` });
     } catch (error) {
-      return refuse(errorText(error));
+      return refuse("no-memory", errorText(error));
     }
     const undo: (() => void)[] = [() => this.#pool.free(region.id)];
     try {
-      const device = this.#device(context);
+      const limits = this.#deviceLimits(context);
+      const pd = new ProtectionDomain(context);
+      undo.push(() => pd.close());
       const pointer = region.pointer ?? pointerOf(region.bytes);
       if (pointer === null) throw new Error("region has no address");
-      const mr = new MemoryRegion(device.pd, { pointer, lengthBytes: region.sizeBytes }, {
+      const mr = new MemoryRegion(pd, { pointer, lengthBytes: region.sizeBytes }, {
         localWrite: true,
         remoteRead: true,
         remoteWrite: true,
       });
       undo.push(() => mr.close());
-      const queueDepth = Math.max(1, Math.min(RDMA_QUEUE_DEPTH, device.limits.maxQpWr));
+      const queueDepth = Math.max(1, Math.min(RDMA_QUEUE_DEPTH, limits.maxQpWr));
       const cq = new CompletionQueue(context, {
-        entries: Math.max(1, Math.min(queueDepth, device.limits.maxCqe)),
+        entries: Math.max(1, Math.min(queueDepth, limits.maxCqe)),
       });
       undo.push(() => cq.close());
-      id.createQp(device.pd, {
+      id.createQp(pd, {
         sendCq: cq.pointer,
         recvCq: cq.pointer,
         maxSendWr: queueDepth,
@@ -278,17 +320,18 @@ class RdmaServer implements RdmaServerHandle {
       });
       // The CM reports the request from our side: responderResources is the client's
       // initiator depth (its outstanding RDMA READs), which we must serve, up to the device.
+      const granted = { addr: mr.address, rkey: mr.rkey, sizeBytes: 0n };
+      const secret = this.#options.secret;
+      const proof = admission.connectRecord === null || secret === undefined
+        ? undefined
+        : acceptProof(secret, admission.connectRecord, encodeRegionRecord(granted));
       id.accept({
-        privateData: encodeRegionRecord({
-          addr: mr.address,
-          rkey: mr.rkey,
-          sizeBytes: 0n,
-        }),
+        privateData: encodeAcceptRecord(granted, proof),
         responderResources: Math.max(
           1,
-          Math.min(event.responderResources, device.limits.maxQpRdAtom, 255),
+          Math.min(event.responderResources, limits.maxQpRdAtom, 255),
         ),
-        initiatorDepth: Math.min(event.initiatorDepth, device.limits.maxQpInitRdAtom, 255),
+        initiatorDepth: Math.min(event.initiatorDepth, limits.maxQpInitRdAtom, 255),
       });
       this.#counts.accepted++;
       this.#clients.set(key, {
@@ -297,14 +340,17 @@ class RdmaServer implements RdmaServerHandle {
         state: "accepting",
         requestedBytes,
         region,
+        pd,
         mr,
         cq,
         queueDepth,
         connectedAtMs: null,
+        peer,
+        admittedBy: admission.by,
       });
     } catch (error) {
       // Reject and destroy the id (and its QP) first: a CQ or PD in use cannot be destroyed.
-      refuse(errorText(error));
+      refuse("server-error", errorText(error));
       for (const step of undo.reverse()) {
         try {
           step();
@@ -315,14 +361,14 @@ class RdmaServer implements RdmaServerHandle {
     }
   }
 
-  #device(context: IbvContextPtr): Device {
+  #deviceLimits(context: IbvContextPtr): DeviceLimits {
     const key = pointerAddress(context);
-    let device = this.#devices.get(key);
-    if (device === undefined) {
-      device = { pd: new ProtectionDomain(context), limits: queryDevice(context) };
-      this.#devices.set(key, device);
+    let limits = this.#limits.get(key);
+    if (limits === undefined) {
+      limits = queryDevice(context);
+      this.#limits.set(key, limits);
     }
-    return device;
+    return limits;
   }
 
   #release(key: bigint, client: Client): void {
@@ -331,6 +377,7 @@ class RdmaServer implements RdmaServerHandle {
       () => client.id.close(), // destroys the QP first, then the id
       () => client.cq.close(),
       () => client.mr.close(),
+      () => client.pd.close(),
       () => void this.#pool.free(client.region.id),
     ];
     for (const step of steps) {
@@ -351,12 +398,15 @@ class RdmaServer implements RdmaServerHandle {
       queueDepth: c.queueDepth,
       rkey: c.mr.rkey,
       connectedAtMs: c.connectedAtMs,
+      peer: c.peer,
+      admittedBy: c.admittedBy,
     }));
     return {
       transport: "rdma",
       clients,
       registeredBytes: clients.reduce((sum, c) => sum + c.regionBytes, 0),
       ...this.#counts,
+      rejectedByReason: { ...this.#rejectedByReason },
     };
   }
 
@@ -373,8 +423,7 @@ class RdmaServer implements RdmaServerHandle {
       this.#release(key, client);
     }
     this.#listener.close();
-    for (const device of this.#devices.values()) device.pd.close();
-    this.#devices.clear();
+    this.#limits.clear();
     await this.#channel.close();
     await this.#finished;
   }

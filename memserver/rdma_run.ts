@@ -3,6 +3,7 @@
  * and the RDMA server's run loop: ready line, periodic statistics, clean stop on SIGINT/SIGTERM.
  * @module
  */
+import type { Cidr } from "../common/ip_address.ts";
 import { listRdmaDevices, type RdmaAvailability } from "../ffi/ibverbs.ts";
 import { MemoryPool } from "./pool.ts";
 import { type RdmaServerHandle, serveRdma } from "./rdma.ts";
@@ -15,11 +16,12 @@ export type TransportChoice =
 
 /**
  * Decides the transport from the request and RDMA availability. `availability` is injectable
- * for tests; by default the host's devices are listed.
+ * for tests; by default the host's devices are listed. A token file is enforced on either
+ * transport (over RDMA as a proof in the connect private data).
  */
 export function decideTransport(
   requested: string,
-  options: { tokenFile?: string; availability?: () => RdmaAvailability } = {},
+  options: { availability?: () => RdmaAvailability } = {},
 ): TransportChoice {
   if (requested === "tcp") return { transport: "tcp" };
   if (requested !== "rdma" && requested !== "auto") {
@@ -28,12 +30,6 @@ export function decideTransport(
       message: `--transport ${requested} is not one of tcp, rdma, auto`,
       usage: true,
     };
-  }
-  if (options.tokenFile !== undefined) {
-    const why = "the RDMA connection contract carries no secret, so --token-file cannot be " +
-      "enforced over RDMA";
-    if (requested === "rdma") return { transport: "error", message: why, usage: true };
-    return { transport: "tcp", note: `${why}; serving over TCP` };
   }
   const availability = (options.availability ?? listRdmaDevices)();
   if (availability.available) return { transport: "rdma" };
@@ -71,6 +67,10 @@ export async function runRdmaMemserver(options: {
   statsIntervalMs: number;
   maxConnections: number;
   populate: boolean;
+  /** The per-run secret (from --token-file). */
+  secret?: Uint8Array;
+  /** --rdma-legacy-allow: peers whose legacy requests are admitted despite the secret. */
+  legacyAllow: readonly Cidr[];
 }): Promise<void> {
   using pool = MemoryPool.reserve(options.capacityBytes, { populate: options.populate });
   let handle: RdmaServerHandle;
@@ -79,6 +79,8 @@ export async function runRdmaMemserver(options: {
       hostname: options.hostname,
       port: options.port,
       maxClients: options.maxConnections,
+      legacyAllow: options.legacyAllow,
+      ...(options.secret === undefined ? {} : { secret: options.secret }),
     });
   } catch (error) {
     console.error(

@@ -62,3 +62,25 @@ systemTest(
     assert.equal(facts.cgroupEnforcement.bandwidthWrite.enforced, false);
   },
 );
+
+async function shell(script: string): Promise<{ code: number; stdout: string }> {
+  const out = await new Deno.Command("sh", { args: ["-c", script], stdout: "piped" }).output();
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout).trim() };
+}
+
+systemTest(
+  "agent facts report /dev/fuse, /dev/loop-control, fusermount3 and zswap as the shell sees them",
+  [commandOnPath("sh")],
+  async () => {
+    const { remoteSwapSupport: support } = await gatherFacts();
+    assert.equal(support.devFuse, (await shell("test -c /dev/fuse")).code === 0);
+    const loop = (await shell("test -c /dev/loop-control")).code === 0;
+    const writable = (await shell("test -r /dev/loop-control -a -w /dev/loop-control")).code === 0;
+    assert.equal(support.loopControl, !loop ? "absent" : writable ? "usable" : "no-permission");
+    const fusermount = await shell("command -v fusermount3");
+    assert.equal(support.fusermount3, fusermount.code === 0 ? fusermount.stdout : null);
+    const zswap = await shell("cat /sys/module/zswap/parameters/enabled 2>/dev/null");
+    assert.equal(support.zswapEnabled, zswap.code !== 0 ? null : /^[Y1]$/.test(zswap.stdout));
+    console.log(`remote swap support: ${JSON.stringify(support)}`);
+  },
+);

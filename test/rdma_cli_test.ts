@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { connectRdma } from "../memserver/client/rdma_transport.ts";
 import { TransportClosedError } from "../memserver/client/transport.ts";
 import { FAKE_RDMA_PREREQS, useFakeRdmaInProcess } from "./fixtures/fake_rdma/build.ts";
-import { pathExists, systemTest } from "./prereq.ts";
+import { systemTest } from "./prereq.ts";
 import { readLines as lines } from "../common/lines.ts";
 
 const CLI = new URL("../controller/cli.ts", import.meta.url).pathname;
@@ -75,16 +75,110 @@ systemTest(
   },
 );
 
+Deno.test("spirit memserver --rdma-legacy-allow names a bad CIDR block as a usage error", async () => {
+  const result = await runToEnd(
+    [...MEMSERVER, "--transport", "rdma", "--rdma-legacy-allow", "10.0.0.0/24,10.1.0.0/33"],
+    hostEnv(),
+  );
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(
+    result.stderr,
+    /--rdma-legacy-allow: "10\.1\.0\.0\/33": the prefix length must be 0 to 32 for IPv4/,
+  );
+});
+
 systemTest(
-  "spirit memserver --transport rdma refuses --token-file as a usage error",
-  [pathExists("/etc/hostname")],
+  "spirit memserver --transport rdma --token-file admits the secret and allowed legacy peers only",
+  FAKE_RDMA_PREREQS,
   async () => {
-    const result = await runToEnd(
-      [...MEMSERVER, "--transport", "rdma", "--token-file", "/etc/hostname"],
-      hostEnv(),
-    );
-    assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, /carries no secret/);
+    await using fake = await useFakeRdmaInProcess();
+    const tokenFile = `${fake.stateDir}/memserver.token`;
+    await Deno.writeTextFile(tokenFile, "a5f0c3e1d2b4968778695a4b3c2d1e0f\n");
+    const secret = new TextEncoder().encode("a5f0c3e1d2b4968778695a4b3c2d1e0f");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        ...MEMSERVER,
+        "--transport",
+        "rdma",
+        "--token-file",
+        tokenFile,
+        "--rdma-legacy-allow",
+        "10.0.0.0/24",
+        "--json-stats",
+        "--stats-interval",
+        "1h",
+      ],
+      env: { ...hostEnv(), ...fake.env },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const out = lines(child.stdout);
+    let exited = false;
+    try {
+      const ready = JSON.parse(String((await out.next()).value));
+      assert.equal(ready.transport, "rdma");
+      const endpoint = { hostname: "127.0.0.1", port: ready.port };
+      const use = async (
+        transport: Awaited<ReturnType<typeof connectRdma>>,
+      ): Promise<void> => {
+        try {
+          const region = await transport.allocate(2 * 1024 * 1024);
+          await transport.write(region, 0, new Uint8Array(4096).fill(7));
+        } finally {
+          await transport.close();
+        }
+      };
+      await use(await connectRdma({ ...endpoint, token: secret }));
+      await use(await connectRdma(endpoint, { sourceAddress: "10.0.0.9" }));
+      await assert.rejects(
+        use(await connectRdma({ ...endpoint, token: new TextEncoder().encode("guess") })),
+        /refused the connection \(bad-proof\)/,
+      );
+      await assert.rejects(
+        use(await connectRdma(endpoint, { sourceAddress: "192.0.2.1" })),
+        /refused the connection \(legacy-not-allowed\)/,
+      );
+      child.kill("SIGTERM");
+      const rest = [];
+      for await (const line of out) rest.push(JSON.parse(line));
+      exited = (await child.status).code === 0;
+      const stats = rest.find((r) => r.event === "stats");
+      assert.equal(stats.accepted, 2);
+      assert.deepEqual(stats.rejectedByReason, { "bad-proof": 1, "legacy-not-allowed": 1 });
+      assert.ok(exited);
+    } finally {
+      if (!exited) child.kill("SIGKILL");
+      await child.status;
+    }
+    assert.equal(fake.liveObjects(), 0);
+  },
+);
+
+systemTest(
+  "spirit memserver --transport auto --token-file serves RDMA where the host has a device",
+  FAKE_RDMA_PREREQS,
+  async () => {
+    await using fake = await useFakeRdmaInProcess();
+    const tokenFile = `${fake.stateDir}/memserver.token`;
+    await Deno.writeTextFile(tokenFile, "run secret\n");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [...MEMSERVER, "--transport", "auto", "--token-file", tokenFile],
+      env: { ...hostEnv(), ...fake.env },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      const ready = JSON.parse(String((await lines(child.stdout).next()).value));
+      assert.equal(ready.transport, "rdma");
+      assert.deepEqual(ready.devices, ["fake_rdma0"]);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
   },
 );
 

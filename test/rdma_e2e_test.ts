@@ -14,7 +14,11 @@ import { TransportClosedError } from "../memserver/client/transport.ts";
 import { MemoryPool } from "../memserver/pool.ts";
 import { type RdmaServerHandle, serveRdma } from "../memserver/rdma.ts";
 import { runRdmaBench } from "../memserver/rdma_bench.ts";
+import { pointerAddress, pointerOf } from "../ffi/pointers.ts";
+import { CONSTANTS } from "../ffi/verbs_structs.ts";
+import { encodeRegionRecord } from "../memserver/rdma_private_data.ts";
 import { FAKE_RDMA_PREREQS, useFakeRdmaInProcess } from "./fixtures/fake_rdma/build.ts";
+import { connectRawClient } from "./fixtures/fake_rdma/raw_client.ts";
 import { systemTest } from "./prereq.ts";
 
 const MiB = 1024 * 1024;
@@ -168,8 +172,12 @@ systemTest(
     withServer(4 * MiB, async (server) => {
       const transport = await connectRdma({ hostname: "127.0.0.1", port: server.addr.port });
       try {
-        await assert.rejects(transport.allocate(64 * MiB), /REJECTED/);
+        await assert.rejects(
+          transport.allocate(64 * MiB),
+          /refused the connection \(no-memory\): the server does not have enough free memory/,
+        );
         assert.equal(server.stats().rejected, 1);
+        assert.deepEqual(server.stats().rejectedByReason, { "no-memory": 1 });
         assert.equal(server.stats().clients.length, 0);
       } finally {
         await transport.close();
@@ -367,7 +375,10 @@ for (const failing of ["ibv_reg_mr", "rdma_accept"]) {
       const transport = await connectRdma({ hostname: "127.0.0.1", port: server.addr.port });
       try {
         Deno.env.set("FAKE_RDMA_FAIL", failing);
-        await assert.rejects(transport.allocate(2 * MiB), /REJECTED/);
+        await assert.rejects(
+          transport.allocate(2 * MiB),
+          /refused the connection \(server-error\): the server failed to set up/,
+        );
       } finally {
         Deno.env.delete("FAKE_RDMA_FAIL");
         await transport.close();
@@ -382,3 +393,40 @@ for (const failing of ["ibv_reg_mr", "rdma_accept"]) {
     },
   );
 }
+
+systemTest(
+  "RDMA server keeps each client's region in its own protection domain",
+  FAKE_RDMA_PREREQS,
+  () =>
+    withServer(16 * MiB, async (server, pool) => {
+      const victim = await connectRdma({ hostname: "127.0.0.1", port: server.addr.port });
+      try {
+        const region = await victim.allocate(2 * MiB);
+        await victim.write(region, 0, pattern(42));
+        const victimRegion = pool.get(1);
+        const victimRkey = server.stats().clients[0]?.rkey;
+        if (victimRegion === undefined || victimRkey === undefined) throw new Error("no victim");
+        const victimAddress = pointerAddress(victimRegion.pointer ?? pointerOf(victimRegion.bytes));
+        await using attacker = await connectRawClient(
+          { hostname: "127.0.0.1", port: server.addr.port },
+          encodeRegionRecord({ addr: 0n, rkey: 0, sizeBytes: BigInt(2 * MiB) }),
+        );
+        // Its own region: allowed (the check below is not failing for another reason).
+        const own = attacker.read({
+          rkey: attacker.granted.rkey,
+          remoteAddress: attacker.granted.addr,
+          lengthBytes: 4096,
+        });
+        assert.equal(own, CONSTANTS.IBV_WC_SUCCESS);
+        // The other client's region, with its true rkey and address: refused by the PD check.
+        const other = attacker.read({
+          rkey: victimRkey,
+          remoteAddress: victimAddress,
+          lengthBytes: 4096,
+        });
+        assert.equal(other, CONSTANTS.IBV_WC_REM_ACCESS_ERR);
+      } finally {
+        await victim.close();
+      }
+    }),
+);

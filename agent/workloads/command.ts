@@ -13,7 +13,7 @@ import {
   parseRateBytesPerSec,
   parseSizeBytes,
 } from "../../common/units.ts";
-import { connectTransport } from "../../memserver/client/connect.ts";
+import { connectTransport, type TransportKind } from "../../memserver/client/connect.ts";
 import { PageCache } from "../../memserver/client/page_cache.ts";
 import { parseHostPort } from "../../memserver/client/transport.ts";
 import { readTokenFile } from "../../memserver/command.ts";
@@ -54,6 +54,12 @@ export function workloadCommand() {
     .addArgument(new Command().createArgument("<kind>", "kv, stream or phased").choices(KINDS))
     .requiredOption("--memserver <host:port>", "memory server address")
     .option("--token-file <path>", "file holding the memory server's shared secret")
+    .addOption(
+      new Option(
+        "--transport <kind>",
+        "how to reach the memory server (auto: RDMA when it offers it, else TCP)",
+      ).choices(["tcp", "rdma", "auto"] as const).default("auto" as const),
+    )
     .requiredOption("--cache <size>", "local cache size, e.g. 64MiB")
     .requiredOption("--bandwidth <rate>", "remote bandwidth, e.g. 800Mbps or 100MB/s")
     .option("--duration <duration>", "how long to run (required without --control)")
@@ -120,6 +126,7 @@ export function workloadCommand() {
         result = await runWorkloadProcess({
           kind,
           endpoint: { ...address, ...(token === undefined ? {} : { token }) },
+          transport: options.transport,
           cacheBytes,
           bandwidthBytesPerSec,
           datasetBytes,
@@ -171,6 +178,8 @@ function printHuman(result: WorkloadResult): void {
 export async function runWorkloadProcess(options: {
   kind: Kind;
   endpoint: { hostname: string; port: number; token?: Uint8Array };
+  /** How to reach the memory server (default auto). */
+  transport?: TransportKind;
   cacheBytes: number;
   bandwidthBytesPerSec: number;
   datasetBytes: number;
@@ -181,7 +190,9 @@ export async function runWorkloadProcess(options: {
   mrcSampleRate?: number;
   makeWorkload: (pages: number, pageBytes: number) => Workload;
 }): Promise<WorkloadResult> {
-  const transport = await connectTransport(options.endpoint);
+  const transport = await connectTransport(options.endpoint, {
+    kind: options.transport ?? "auto",
+  });
   try {
     const cache = await PageCache.open(transport, {
       datasetBytes: options.datasetBytes,

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { parseCidr } from "../../common/ip_address.ts";
 import { parseDurationMs, parseRateBytesPerSec, parseSizeBytes } from "../../common/units.ts";
 import { POLICIES, TRANSPORTS } from "./types.ts";
 
@@ -74,12 +75,23 @@ export const sshSchema = strict({
   ).default({}),
 });
 
+/** A CIDR block such as "10.0.0.0/24" or "fd00::/64", normalised ("10.0.0.5" -> "/32"). */
+const cidrSchema = z.string().transform((value, ctx) => {
+  try {
+    return parseCidr(value).text;
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
 const memserverSchema = strict({
   capacity: sizeSchema,
   transport: z.enum(TRANSPORTS).default("auto"),
   // 0 lets the server pick a free port (its ready line tells the controller which).
   port: z.number().int().min(0).max(65535).default(7070),
   address: nonEmpty.optional(),
+  rdmaLegacyAllow: z.array(cidrSchema).default([]),
 });
 
 const memoryHostSchema = strict({

@@ -53,6 +53,11 @@ export interface MemserverSettings {
   port: number;
   /** Address compute nodes use to reach the server; absent means the ssh host, or 127.0.0.1. */
   address?: string;
+  /**
+   * CIDR blocks (normalised, e.g. "10.0.0.0/24") whose legacy RDMA clients (remote-swap drivers
+   * sending only `{addr, rkey, size}`, without the run's secret) the server admits.
+   */
+  rdmaLegacyAllow: string[];
 }
 
 /** A memory node: runs a memory server. */

@@ -69,6 +69,16 @@ export function crossCheck(playbook: Playbook): PlaybookIssue[] {
     }
   }
   checkMemserverPorts(playbook, add);
+  for (const [name, host] of Object.entries(playbook.hosts)) {
+    if (host.role === "memory" && host.memserver.transport === "tcp") {
+      if (host.memserver.rdmaLegacyAllow.length > 0) {
+        add(
+          `hosts.${name}.memserver.rdmaLegacyAllow`,
+          'applies to RDMA only; set transport to "rdma" or "auto", or remove it',
+        );
+      }
+    }
+  }
 
   const seen = new Map<string, number>();
   playbook.apps.forEach((app, i) => {
@@ -234,6 +244,7 @@ function resolve(parsed: ParsedPlaybook): Playbook {
           transport: h.memserver.transport,
           port: h.memserver.port,
           ...(h.memserver.address === undefined ? {} : { address: h.memserver.address }),
+          rdmaLegacyAllow: h.memserver.rdmaLegacyAllow,
         },
       }
       : {

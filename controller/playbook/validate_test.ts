@@ -334,3 +334,43 @@ Deno.test("PlaybookError message lists each problem with its path", () => {
     );
   }
 });
+
+Deno.test("validatePlaybook normalises memserver.rdmaLegacyAllow blocks", () => {
+  const s = spec();
+  const mem1 = s.hosts.mem1;
+  if (mem1?.role === "memory") {
+    mem1.memserver.rdmaLegacyAllow = ["10.0.0.0/24", "fd00:0::/64", "10.1.2.3"];
+  }
+  const resolved = validatePlaybook(s).hosts.mem1;
+  assert.deepEqual(
+    resolved?.role === "memory" ? resolved.memserver.rdmaLegacyAllow : null,
+    ["10.0.0.0/24", "fd00::/64", "10.1.2.3/32"],
+  );
+  const plain = validatePlaybook(spec()).hosts.mem1;
+  assert.deepEqual(plain?.role === "memory" ? plain.memserver.rdmaLegacyAllow : null, []);
+});
+
+Deno.test("validatePlaybook names the index and the problem of a bad rdmaLegacyAllow block", () => {
+  const s = spec();
+  const mem1 = s.hosts.mem1;
+  if (mem1?.role === "memory") mem1.memserver.rdmaLegacyAllow = ["10.0.0.0/24", "10.0.0.1/8"];
+  assert.match(
+    issueAt(s, "hosts.mem1.memserver.rdmaLegacyAllow[1]"),
+    /"10\.0\.0\.1\/8": bits after the \/8 prefix are set \(did you mean 10\.0\.0\.0\/8\?\)/,
+  );
+  if (mem1?.role === "memory") mem1.memserver.rdmaLegacyAllow = ["rack-7"];
+  assert.match(
+    issueAt(s, "hosts.mem1.memserver.rdmaLegacyAllow[0]"),
+    /"rack-7" is not a CIDR block \(expected an IPv4 or IPv6 block such as 10\.0\.0\.0\/24/,
+  );
+});
+
+Deno.test("validatePlaybook refuses rdmaLegacyAllow on a memory server that serves TCP", () => {
+  const s = spec();
+  const mem1 = s.hosts.mem1;
+  if (mem1?.role === "memory") {
+    mem1.memserver.transport = "tcp";
+    mem1.memserver.rdmaLegacyAllow = ["10.0.0.0/24"];
+  }
+  assert.match(issueAt(s, "hosts.mem1.memserver.rdmaLegacyAllow"), /applies to RDMA only/);
+});

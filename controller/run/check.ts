@@ -1,13 +1,15 @@
 /**
  * `spirit check PLAYBOOK`: reaches every host in parallel, gathers its facts and reports every
  * problem at once (unreachable host, runtime that cannot run there, missing cgroup controller,
- * no swap device for cgroup apps, RDMA asked for but absent, port in use).
+ * no swap device for cgroup apps, RDMA asked for but absent or unreachable, port in use, what
+ * a remote swap device needs), and warnings (zswap, swap devices ahead of the remote one).
  * @module
  */
 import type { HostFacts } from "../../agent/protocol.ts";
 import { closeAll, connectorFor, onHosts } from "../connectors/connect.ts";
 import type { Connector } from "../connectors/types.ts";
 import type { Host, Playbook } from "../playbook/types.ts";
+import { rdmaReachProblems, remoteSwapFindings } from "./check_remote_memory.ts";
 import { deployRuntime, prepareArtifacts } from "./deploy.ts";
 import { localRuntime } from "./runtime.ts";
 
@@ -20,7 +22,10 @@ export interface CheckProblem {
 /** What `checkPlaybook` found. */
 export interface CheckReport {
   facts: Record<string, HostFacts>;
+  /** What would make the run fail (exit status 1). */
   problems: CheckProblem[];
+  /** What would let it run, but not as intended (e.g. zswap in front of the remote device). */
+  warnings: CheckProblem[];
 }
 
 const ARCH_NAMES: Record<string, string> = {
@@ -71,7 +76,7 @@ async function probe(
   connector: Connector,
   playbook: Playbook,
   host: Host,
-): Promise<{ facts: HostFacts; problems: string[] }> {
+): Promise<{ facts: HostFacts; problems: string[]; warnings: string[] }> {
   const arch = (await connector.exec(["uname", "-m"], { timeoutMs: 20_000 })).stdout.trim();
   const local = ARCH_NAMES[Deno.build.arch] ?? Deno.build.arch;
   if (host.ssh !== null && (ARCH_NAMES[arch] ?? arch) !== local) {
@@ -101,7 +106,12 @@ async function probe(
   const [uidLine = "", ...listening] = ids.stdout.split("\n");
   const uid = Number(uidLine.trim());
   const portInUse = listening.join("").trim() !== "";
-  return { facts, problems: hostProblems(playbook, host, facts, { uid, portInUse }) };
+  const remote = remoteSwapFindings(playbook, host, facts);
+  return {
+    facts,
+    problems: [...hostProblems(playbook, host, facts, { uid, portInUse }), ...remote.problems],
+    warnings: remote.warnings,
+  };
 }
 
 /** Checks every host of a playbook in parallel. */
@@ -116,7 +126,7 @@ export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
       if (host === undefined) throw new Error(`unknown host ${c.host}`);
       return probe(c, playbook, host);
     });
-    const report: CheckReport = { facts: {}, problems: [] };
+    const report: CheckReport = { facts: {}, problems: [], warnings: [] };
     for (const outcome of outcomes) {
       if (!outcome.ok) {
         const message = outcome.error instanceof Error
@@ -134,7 +144,11 @@ export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
       for (const problem of outcome.value.problems) {
         report.problems.push({ host: outcome.host, problem });
       }
+      for (const problem of outcome.value.warnings) {
+        report.warnings.push({ host: outcome.host, problem });
+      }
     }
+    report.problems.push(...rdmaReachProblems(playbook, report.facts));
     return report;
   } finally {
     await closeAll(connectors).catch(() => undefined);
@@ -157,11 +171,28 @@ export function formatCheck(report: CheckReport): string {
         }, ` +
         `hardware perf counters: ${f.hardwarePerfCounters ? "yes" : "no"}`,
     );
+    const swap = f.remoteSwapSupport;
+    lines.push(
+      `  remote swap: /dev/fuse ${
+        swap.devFuse ? "yes" : "no"
+      }, /dev/loop-control ${swap.loopControl}, ` +
+        `fusermount3 ${swap.fusermount3 ?? "not installed"}, zswap ${
+          swap.zswapEnabled === null
+            ? "not in this kernel"
+            : swap.zswapEnabled
+            ? "enabled"
+            : "disabled"
+        }, swap priorities: ${
+          f.swapDevices.map((s) => `${s.path} ${s.priority}`).join(", ") || "none"
+        }`,
+    );
   }
+  const list = (what: string, items: readonly CheckProblem[]) => {
+    lines.push(`${items.length} ${what}${items.length === 1 ? "" : "s"}:`);
+    for (const p of items) lines.push(`  ${p.host}: ${p.problem}`);
+  };
   if (report.problems.length === 0) lines.push("No problems found.");
-  else {
-    lines.push(`${report.problems.length} problem${report.problems.length === 1 ? "" : "s"}:`);
-    for (const p of report.problems) lines.push(`  ${p.host}: ${p.problem}`);
-  }
+  else list("problem", report.problems);
+  if (report.warnings.length > 0) list("warning", report.warnings);
   return lines.join("\n");
 }

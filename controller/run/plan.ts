@@ -26,6 +26,8 @@ export interface MemserverPlan {
   connectAddress: string;
   capacityBytes: number;
   transport: MemoryHost["memserver"]["transport"];
+  /** CIDR blocks whose legacy RDMA clients are admitted without the run's secret. */
+  rdmaLegacyAllow: string[];
 }
 
 /** One app to launch on a compute node. */
@@ -107,10 +109,34 @@ function workloadArgs(workload: Workload, options: { seed: number }): string[] {
   return args;
 }
 
-/** The launch spec of one app. */
+/** The memory-server arguments of `spirit memserver` for a plan (after `--listen`). */
+export function memserverArgs(plan: MemserverPlan, tokenFile: string): string[] {
+  return [
+    "--capacity",
+    String(plan.capacityBytes),
+    "--transport",
+    plan.transport,
+    "--token-file",
+    tokenFile,
+    ...(plan.rdmaLegacyAllow.length === 0
+      ? []
+      : ["--rdma-legacy-allow", plan.rdmaLegacyAllow.join(",")]),
+  ];
+}
+
+/**
+ * The launch spec of one app. A workload uses the memory server's transport: `rdma` and `tcp`
+ * are passed on as they are, `auto` makes it probe for RDMA as the server chose by its devices.
+ */
 export function launchSpec(
   app: App,
-  options: { allocation: Allocation; memserver: string; tokenFile: string; seed: number },
+  options: {
+    allocation: Allocation;
+    memserver: string;
+    tokenFile: string;
+    seed: number;
+    transport: MemoryHost["memserver"]["transport"];
+  },
 ): LaunchSpec {
   if (app.kind === "workload") {
     return {
@@ -125,6 +151,8 @@ export function launchSpec(
           options.memserver,
           "--token-file",
           options.tokenFile,
+          "--transport",
+          options.transport,
           ...workloadArgs(app.workload, { seed: options.seed }),
         ],
       },
@@ -157,6 +185,7 @@ export function planRun(playbook: Playbook, runId: string): RunPlan {
     connectAddress: connectAddress(host),
     capacityBytes: host.memserver.capacityBytes,
     transport: host.memserver.transport,
+    rdmaLegacyAllow: host.memserver.rdmaLegacyAllow,
   }));
   const computes = hosts.filter((h): h is ComputeHost => h.role === "compute").map((host) => {
     const apps = playbook.apps.filter((a) => a.host === host.name);
@@ -176,6 +205,7 @@ export function planRun(playbook: Playbook, runId: string): RunPlan {
           memserver: address,
           tokenFile,
           seed: playbook.seed + playbook.apps.indexOf(app),
+          transport: memserver?.transport ?? "auto",
         }),
       })),
     };
@@ -216,9 +246,9 @@ export function describePlan(playbook: Playbook, plan: RunPlan): string {
     if (memserver !== undefined) {
       lines.push(
         `  write ${plan.hostDir}/memserver.token (a fresh random secret, mode 0600)`,
-        `  start: spirit memserver --listen ${memserver.listenAddress}:${memserver.port} --capacity ${memserver.capacityBytes} --transport ${memserver.transport} --token-file ${plan.hostDir}/memserver.token  (${
-          formatBytes(memserver.capacityBytes)
-        })`,
+        `  start: spirit memserver --listen ${memserver.listenAddress}:${memserver.port} ${
+          memserverArgs(memserver, `${plan.hostDir}/memserver.token`).join(" ")
+        }  (${formatBytes(memserver.capacityBytes)})`,
       );
     }
     const compute = plan.computes.find((c) => c.host === host.name);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { validatePlaybook } from "../playbook/validate.ts";
-import { describePlan, planRun, withPort } from "./plan.ts";
+import { describePlan, memserverArgs, planRun, withPort } from "./plan.ts";
 
 const playbook = () =>
   validatePlaybook({
@@ -70,4 +70,50 @@ Deno.test("describePlan lists what is started where, touching nothing", () => {
   );
   assert.match(text, /launch kv: workload kv --memserver/);
   assert.match(text, /launch cmd: command sleep 1 in a new cgroup/);
+});
+
+const rdmaPlaybook = (transport: "rdma" | "auto") =>
+  validatePlaybook({
+    name: "plan-rdma",
+    hosts: {
+      mem: {
+        role: "memory",
+        memserver: { capacity: "256MiB", transport, rdmaLegacyAllow: ["10.0.0.0/24", "fd00::/64"] },
+      },
+      node: { role: "compute", memoryNode: "mem", cache: "96MiB", bandwidth: "300Mbps" },
+    },
+    apps: [{ name: "kv", host: "node", workload: { kind: "kv", dataset: "64MiB" } }],
+    duration: "20s",
+  });
+
+Deno.test("planRun passes the memory server's transport on to its workloads", () => {
+  for (const transport of ["rdma", "auto"] as const) {
+    const launch = planRun(rdmaPlaybook(transport), "r5").computes[0]?.apps[0]?.launch;
+    if (launch?.enforcement !== "farmem" || launch.program.kind !== "workload") {
+      throw new Error("kv");
+    }
+    const args = launch.program.args;
+    assert.equal(args[args.indexOf("--transport") + 1], transport);
+  }
+  const tcp = planRun(playbook(), "r6").computes[0]?.apps[0]?.launch;
+  if (tcp?.enforcement !== "farmem" || tcp.program.kind !== "workload") throw new Error("kv");
+  assert.equal(tcp.program.args[tcp.program.args.indexOf("--transport") + 1], "tcp");
+});
+
+Deno.test("memserverArgs carries the token file and the legacy allow-list", () => {
+  const [memserver] = planRun(rdmaPlaybook("rdma"), "r7").memservers;
+  if (memserver === undefined) throw new Error("no memory server");
+  assert.deepEqual(memserverArgs(memserver, "/tmp/spirit-r7/memserver.token"), [
+    "--capacity",
+    "268435456",
+    "--transport",
+    "rdma",
+    "--token-file",
+    "/tmp/spirit-r7/memserver.token",
+    "--rdma-legacy-allow",
+    "10.0.0.0/24,fd00::/64",
+  ]);
+  const [plain] = planRun(playbook(), "r8").memservers;
+  if (plain === undefined) throw new Error("no memory server");
+  assert.ok(!memserverArgs(plain, "t").includes("--rdma-legacy-allow"));
 });

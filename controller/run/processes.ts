@@ -6,7 +6,7 @@
 import { readLines } from "../../common/lines.ts";
 import type { Connector, RemoteProcess } from "../connectors/types.ts";
 import { AgentClient } from "./agent_client.ts";
-import type { MemserverPlan } from "./plan.ts";
+import { memserverArgs, type MemserverPlan } from "./plan.ts";
 import type { SpiritRuntime } from "./runtime.ts";
 
 /** A started memory server. */
@@ -54,12 +54,7 @@ export async function startMemserver(
     "memserver",
     "--listen",
     `${plan.listenAddress}:${plan.port}`,
-    "--capacity",
-    String(plan.capacityBytes),
-    "--transport",
-    plan.transport,
-    "--token-file",
-    tokenFile,
+    ...memserverArgs(plan, tokenFile),
   ]);
   const process = await connector.spawn(argv);
   const stderr = tail(process.stderr);

@@ -1,6 +1,7 @@
 /**
  * Opens a RemoteTransport of the requested kind. `auto` means RDMA when the memory node offers
- * it (probeRdmaServer, only without a token: the RDMA contract carries none), else TCP.
+ * it (probeRdmaServer), else TCP. The endpoint's token authenticates either way: in TCP's HELLO,
+ * or as a proof in the RDMA connect record.
  * @module
  */
 import { connectRdma, probeRdmaServer } from "./rdma_transport.ts";
@@ -22,7 +23,7 @@ export async function connectTransport(
     case "rdma":
       return await connectRdma(endpoint);
     case "auto":
-      if (endpoint.token === undefined && (await probeRdmaServer(endpoint)).offered) {
+      if ((await probeRdmaServer(endpoint)).offered) {
         return await connectRdma(endpoint);
       }
       return await connectTcp(endpoint);

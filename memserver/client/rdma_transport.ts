@@ -3,7 +3,8 @@
  * contract of the RDMA memory server (`memserver/rdma.ts`, SPIRIT.md section 2). Pages move with
  * one-sided RDMA READ and WRITE through a registered staging buffer, posted in batches as one
  * chained `ibv_post_send`; completions are polled through the context's ops table (a short
- * spin, then a completion-channel wait that does not block Deno's event loop).
+ * spin, then a completion-channel wait that does not block Deno's event loop). With a secret the
+ * connect request carries a proof of it and the server must prove it back (rdma_auth.ts).
  * @module
  */
 import { pointerOf } from "../../ffi/pointers.ts";
@@ -21,7 +22,14 @@ import { FdWaiter } from "../../ffi/rdma_libc.ts";
 import { type CmEvent, cmEventName, CmId, cmStatusText, EventChannel } from "../../ffi/rdmacm.ts";
 import { type CallPath, type Completion, type RdmaOp, SendQueue } from "../../ffi/verbs_ops.ts";
 import { CONSTANTS } from "../../ffi/verbs_structs.ts";
-import { decodeRegionRecord, encodeRegionRecord } from "../rdma_private_data.ts";
+import { signConnectRecord, verifyAcceptProof } from "../rdma_auth.ts";
+import {
+  decodeAcceptRecord,
+  decodeRejectRecord,
+  describeReject,
+  encodeRegionRecord,
+  type RejectRecord,
+} from "../rdma_private_data.ts";
 import {
   type RemoteRegion,
   type RemoteTransport,
@@ -33,6 +41,11 @@ import {
 export interface RdmaEndpoint {
   readonly hostname: string;
   readonly port: number;
+  /**
+   * The per-run secret (the token file's content). With it every connection proves it and
+   * requires the server's proof back; without it the legacy contract is spoken.
+   */
+  readonly token?: Uint8Array;
 }
 
 /** Tuning of {@link connectRdma}. */
@@ -47,10 +60,13 @@ export interface RdmaTransportOptions {
   readonly spinMicros?: number;
   /** How ops-table verbs are called (default: libffi when available; see ffi/verbs_ops.ts). */
   readonly callPath?: CallPath;
+  /** IP literal of the local RDMA interface to connect from (default: the route's). */
+  readonly sourceAddress?: string;
 }
 
-type ResolvedOptions = Required<Omit<RdmaTransportOptions, "callPath">> & {
+type ResolvedOptions = Required<Omit<RdmaTransportOptions, "callPath" | "sourceAddress">> & {
   readonly callPath?: CallPath;
+  readonly sourceAddress?: string;
 };
 
 const DEFAULTS = {
@@ -270,6 +286,7 @@ class RdmaConnection {
       undo.push(() => id.close());
       id.resolveAddress(endpoint.hostname, endpoint.port, {
         timeoutMs: options.resolveTimeoutMs,
+        ...(options.sourceAddress === undefined ? {} : { sourceAddress: options.sourceAddress }),
       });
       await expectEvent(channel, CONSTANTS.RDMA_CM_EVENT_ADDR_RESOLVED, where);
       id.resolveRoute({ timeoutMs: options.resolveTimeoutMs });
@@ -300,14 +317,14 @@ class RdmaConnection {
       }, { localWrite: true });
       undo.push(() => mr.close());
       const rdAtom = Math.min(limits.maxQpInitRdAtom, limits.maxQpRdAtom, 16);
-      id.connect({
-        privateData: encodeRegionRecord({ addr: 0n, rkey: 0, sizeBytes: BigInt(sizeBytes) }),
-        responderResources: rdAtom,
-        initiatorDepth: rdAtom,
-      });
+      const request = connectRequest(endpoint, sizeBytes);
+      id.connect({ privateData: request, responderResources: rdAtom, initiatorDepth: rdAtom });
       const established = await expectEvent(channel, CONSTANTS.RDMA_CM_EVENT_ESTABLISHED, where);
+      undo.push(() => void id.disconnect());
       signal?.removeEventListener("abort", abort);
-      const granted = decodeRegionRecord(established.privateData);
+      const accepted = decodeAcceptRecord(established.privateData);
+      if (endpoint.token !== undefined) checkServerProof(endpoint.token, where, request, accepted);
+      const granted = accepted.region;
       const queue = new SendQueue({
         context,
         qp: qp.pointer,
@@ -509,19 +526,75 @@ async function undoAll(
   return new AggregateError([original, ...failures], `${String(original)} (cleanup also failed)`);
 }
 
-/** A CM step ended with an unexpected event (REJECTED, UNREACHABLE, ADDR_ERROR, ...). */
+/** The connect private data: spirit's signed record with a token, else the legacy record. */
+function connectRequest(endpoint: RdmaEndpoint, sizeBytes: number): Uint8Array {
+  if (endpoint.token === undefined) {
+    return encodeRegionRecord({ addr: 0n, rkey: 0, sizeBytes: BigInt(sizeBytes) });
+  }
+  return signConnectRecord(endpoint.token, {
+    port: endpoint.port,
+    sizeBytes: BigInt(sizeBytes),
+    timestampMs: BigInt(Date.now()),
+    nonce: crypto.getRandomValues(new Uint8Array(8)),
+  });
+}
+
+/** Throws RdmaAuthError unless the server proved that it knows the secret. */
+function checkServerProof(
+  token: Uint8Array,
+  where: string,
+  connectRecord: Uint8Array,
+  accepted: ReturnType<typeof decodeAcceptRecord>,
+): void {
+  if (accepted.proof === null) {
+    throw new RdmaAuthError(
+      `RDMA memory server at ${where} accepted without proving the secret: it runs without ` +
+        "--token-file (or is not the memory server this client expects); refusing to use it",
+    );
+  }
+  const exchange = { connectRecord, regionBytes: accepted.regionBytes, presented: accepted.proof };
+  if (!verifyAcceptProof(token, exchange)) {
+    throw new RdmaAuthError(
+      `RDMA memory server at ${where} proved another secret than this client's ` +
+        "(check --token-file on both sides); refusing to use it",
+    );
+  }
+}
+
+/** The memory server did not prove that it knows the secret; the connection was closed. */
+export class RdmaAuthError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "RdmaAuthError";
+  }
+}
+
+/**
+ * A CM step ended with an unexpected event (REJECTED, UNREACHABLE, ADDR_ERROR, ...). A reject by
+ * a spirit memory server carries its reason (`rejection`), and the message explains it.
+ */
 export class RdmaConnectError extends Error {
   readonly eventType: number;
   readonly status: number;
+  /** The server's reject record, when the event is a reject that carried one. */
+  readonly rejection: RejectRecord | null;
   constructor(where: string, expected: number, event: CmEvent) {
+    const rejection = event.type === CONSTANTS.RDMA_CM_EVENT_REJECTED
+      ? decodeRejectRecord(event.privateData)
+      : null;
     const data = event.privateData.length > 0 ? `, ${event.privateData.length} bytes of data` : "";
     super(
-      `RDMA connection to ${where}: expected ${cmEventName(expected)}, got ${event.typeName} ` +
-        `(${cmStatusText(event.status)}${data})`,
+      rejection === null
+        ? `RDMA connection to ${where}: expected ${cmEventName(expected)}, got ` +
+          `${event.typeName} (${cmStatusText(event.status)}${data})`
+        : `RDMA memory server at ${where} refused the connection (${rejection.reason}): ` +
+          describeReject(rejection, Date.now()),
     );
     this.name = "RdmaConnectError";
     this.eventType = event.type;
     this.status = event.status;
+    this.rejection = rejection;
   }
 }
 
