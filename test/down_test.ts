@@ -7,7 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { spirit } from "./fixtures/spirit_cli.ts";
+import type { SshTarget } from "../controller/playbook/types.ts";
 import { hostDirFor, type RunInfo } from "../controller/run/run_info.ts";
+import { createNetnsHosts } from "./fixtures/netns_hosts.ts";
+import { commandOnPath, ROOT as ROOT_USER, systemTest } from "./prereq.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -19,19 +22,25 @@ interface StagedRun {
 }
 
 /** Stages a run of playbook `name` under `output`, with one live process naming its directory. */
-async function stageRun(output: string, name: string, info: Partial<RunInfo> = {}) {
+async function stageRun(
+  output: string,
+  name: string,
+  options: { info?: Partial<RunInfo>; ssh?: SshTarget } = {},
+) {
   const runId = `${name}-20260101-000000-${crypto.randomUUID().slice(0, 6)}`;
   const hostDir = hostDirFor(runId);
   const runDir = `${output}/${runId}`;
   await Deno.mkdir(hostDir, { mode: 0o700 });
   await Deno.mkdir(runDir, { recursive: true });
   const record: RunInfo = { runId, playbook: name, hostDir, startedAt: "2026-01-01T00:00:00Z" };
-  await Deno.writeTextFile(`${runDir}/run.json`, JSON.stringify({ ...record, ...info }));
+  await Deno.writeTextFile(`${runDir}/run.json`, JSON.stringify({ ...record, ...options.info }));
   await Deno.writeTextFile(
     `${runDir}/playbook.json`,
     JSON.stringify({
       name,
-      hosts: { node: { name: "node", role: "compute", ssh: null, memoryNode: "mem" } },
+      hosts: {
+        node: { name: "node", role: "compute", ssh: options.ssh ?? null, memoryNode: "mem" },
+      },
     }),
   );
   // A process whose argv names the run directory, as memory servers and workloads do.
@@ -126,7 +135,9 @@ Deno.test("spirit down NAME finds runs by exact run id under --results", async (
 Deno.test("spirit down RUN_DIR refuses a record whose host directory is not the run's", async () => {
   const output = await Deno.makeTempDir({ prefix: "spirit-down-test-" });
   const victim = await Deno.makeTempDir({ prefix: "spirit-down-victim-" });
-  const run = await stageRun(output, `dn${crypto.randomUUID().slice(0, 6)}`, { hostDir: victim });
+  const run = await stageRun(output, `dn${crypto.randomUUID().slice(0, 6)}`, {
+    info: { hostDir: victim },
+  });
   try {
     const result = await spirit("down", run.runDir);
     assert.equal(result.code, 2);
@@ -158,3 +169,26 @@ Deno.test("spirit down RUN_DIR cleans that run and reports it, then nothing", as
     await cleanup(output, [run]);
   }
 });
+
+systemTest(
+  "spirit down cleans a run on a host reached over SSH",
+  [ROOT_USER, commandOnPath("sshd"), commandOnPath("ip")],
+  async () => {
+    const net = await createNetnsHosts(1);
+    const output = await Deno.makeTempDir({ prefix: "spirit-down-test-" });
+    const [host] = net.hosts;
+    assert.ok(host);
+    // The namespaces share this machine's files and pid space: the staged process is there too.
+    const run = await stageRun(output, `dn${crypto.randomUUID().slice(0, 6)}`, { ssh: host.ssh });
+    try {
+      const result = await spirit("down", run.runDir);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`node: stopped process ${run.process.pid} `));
+      assert.match(result.stdout, new RegExp(`node: removed directory ${run.hostDir}`));
+      assert.equal(await exists(run.hostDir), false);
+    } finally {
+      await cleanup(output, [run]);
+      await net.close();
+    }
+  },
+);

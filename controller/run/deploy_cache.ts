@@ -15,8 +15,9 @@
  * verified (0), `$6`/`$7` how many runtime/bundle entries to keep. Output: tab-separated lines
  * `refuse <message>` (then nothing else), or `root <dir>`, `runtime ok|missing|bad <sha256>`,
  * `bundle ...` and, once both are verified, `pruned <dir>` for each old entry removed (the
- * entries in use are touched first, so they are the most recent). A file whose content does
- * not match its hash is deleted.
+ * entries in use are touched first, so they are the most recent; entries of the first layout,
+ * `<root>/<16 hex digits>/`, once unchanged for two days). A file whose content does not
+ * match its hash is deleted.
  * @module
  */
 
@@ -91,9 +92,12 @@ prune() {
 }
 prune "$root/runtime" "$6"
 prune "$root/bundle" "$7"
-# Entries of the first layout: one directory per combined hash (16 hex digits).
+# Entries of the first layout (one directory per combined hash, 16 hex digits), unchanged for
+# two days or more (find -mtime +1): a run of an older spirit may still use a recent one.
 ls -1 -- "$root" | grep -E '^[0-9a-f]{16}$' | while read -r old; do
-  rm -rf -- "$root/$old" && printf 'pruned\t%s\n' "$root/$old"
+  if [ -n "$(find "$root/$old" -maxdepth 0 -mtime +1)" ]; then
+    rm -rf -- "$root/$old" && printf 'pruned\t%s\n' "$root/$old"
+  fi
 done
 exit 0
 `;

@@ -134,15 +134,20 @@ Deno.test("deploy prunes all but the most recently used bundles", async () => {
   });
 });
 
-Deno.test("deploy removes cache entries of the first layout", async () => {
+Deno.test("deploy removes cache entries of the first layout unchanged for two days", async () => {
   await withDirs(async (local, home) => {
-    const legacy = `${home}/.cache/spirit/0123456789abcdef`;
-    await Deno.mkdir(legacy, { recursive: true });
+    const stale = `${home}/.cache/spirit/0123456789abcdef`;
+    const recent = `${home}/.cache/spirit/fedcba9876543210`;
+    await Deno.mkdir(stale, { recursive: true });
+    await Deno.mkdir(recent, { recursive: true });
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    await Deno.utime(stale, twoDaysAgo, twoDaysAgo);
     const outcome = await deploy(new TestHost([`HOME=${home}`]), {
       artifacts: await shipped(local),
     });
-    assert.deepEqual(outcome.pruned, [legacy]);
-    await assert.rejects(Deno.stat(legacy), Deno.errors.NotFound);
+    assert.deepEqual(outcome.pruned, [stale]);
+    await assert.rejects(Deno.stat(stale), Deno.errors.NotFound);
+    assert.ok((await Deno.stat(recent)).isDirectory);
   });
 });
 
