@@ -19,8 +19,8 @@ export interface RunInfo {
 /** File name of RunInfo in a run directory. */
 export const RUN_INFO_FILE = "run.json";
 
-/** What a run id may contain: it names a directory on every host. */
-export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$/;
+/** What a run id may contain: it names a directory on every host (`spirit-<id>`, at most 255 bytes). */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,247}$/;
 
 /** The directory of a run's files on every host. */
 export function hostDirFor(runId: string): string {
