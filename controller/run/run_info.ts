@@ -19,7 +19,7 @@ export interface RunInfo {
 /** File name of RunInfo in a run directory. */
 export const RUN_INFO_FILE = "run.json";
 
-/** What a run id may contain: it names a directory on every host (`spirit-<id>`, at most 255 bytes). */
+/** What a run id may contain: it names a directory (`spirit-<id>`, at most 255 bytes) on hosts. */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,247}$/;
 
 /** The directory of a run's files on every host. */
