@@ -70,7 +70,7 @@ interface LaunchBase {
 export interface FarmemLaunchSpec extends LaunchBase {
   enforcement: "farmem";
   /**
-   * What to run: a spirit workload (`deno run -A controller/cli.ts workload <kind> ...args
+   * What to run: a spirit workload (`deno run -A host/cli.ts workload <kind> ...args
    * --control stdio`, built by the agent) or an explicit argv of any program speaking the
    * far-memory control channel (common/farmem_control.ts) on its stdio.
    */
@@ -347,6 +347,35 @@ export interface SamplesResult {
   samples: AppSample[];
   /** Highest sequence number issued so far (pass it back as `sinceSeq`). */
   lastSeq: number;
+}
+
+/** Result of `list`. */
+export interface ListResult {
+  apps: AppStatus[];
+}
+
+/** Result of `stop`. */
+export interface StopResult {
+  appId: AppId;
+  stopped: boolean;
+}
+
+/** Result of `teardown`: the apps stopped, and whether the daemon exits now. */
+export interface TeardownResult {
+  stopped: AppId[];
+  shutdown: boolean;
+}
+
+/** The result type of each request op (what a successful response's `result` holds). */
+export interface AgentResults {
+  hello: HelloResult;
+  facts: HostFacts;
+  launch: AppStatus;
+  "set-allocation": SetAllocationResult;
+  samples: SamplesResult;
+  list: ListResult;
+  stop: StopResult;
+  teardown: TeardownResult;
 }
 
 /** Error codes in failed responses. */

@@ -1,11 +1,15 @@
 /**
  * The control channel between the agent and a far-memory workload process (JSON lines over the
- * workload's stdin and stdout). Pure types and codecs: both sides import this file.
+ * workload's stdin and stdout). Pure types and schemas: both sides import this file; the agent
+ * checks every line a workload sends with the schemas (a malformed one is an error naming the
+ * field, never a cast).
  *
  * The workload prints one `{"event":"ready",...}` line when its client is connected, then
- * answers each request line with exactly one response line carrying the same `id`.
+ * answers each request line with exactly one response line carrying the same `id`. An unlimited
+ * bandwidth travels as `null` (JSON has no Infinity).
  * @module
  */
+import { z } from "zod";
 
 /** A request from the agent to a far-memory workload. */
 export type FarmemRequest =
@@ -46,3 +50,43 @@ export interface FarmemReady {
   workload: string;
   pid: number;
 }
+
+const count = z.number().finite().nonnegative();
+
+/** A {@link FarmemSample} (`bandwidthBytesPerSec: null` is unlimited). */
+export const farmemSampleSchema = z.looseObject({
+  elapsedMs: count,
+  opsTotal: count,
+  accesses: count,
+  hits: count,
+  misses: count,
+  remoteReadBytes: count,
+  remoteWriteBytes: count,
+  stallMs: count,
+  cacheBytes: count,
+  bandwidthBytesPerSec: count.nullable().transform((rate) => rate ?? Number.POSITIVE_INFINITY),
+  residentBytes: count,
+  mrc: z.array(z.tuple([count, z.number().min(0).max(1)])),
+});
+
+/** A {@link FarmemResponse}. */
+export const farmemResponseSchema = z.discriminatedUnion("ok", [
+  z.looseObject({
+    id: z.number().int(),
+    ok: z.literal(true),
+    sample: farmemSampleSchema.exactOptional(),
+  }),
+  z.looseObject({ id: z.number().int(), ok: z.literal(false), error: z.string() }),
+]);
+
+/** The {@link FarmemReady} line. */
+export const farmemReadySchema = z.looseObject({
+  event: z.literal("ready"),
+  workload: z.string(),
+  pid: z.number().int(),
+});
+
+// Compile-time checks that the schemas produce the channel's types.
+const _sample: z.ZodType<FarmemSample, unknown> = farmemSampleSchema;
+const _response: z.ZodType<FarmemResponse, unknown> = farmemResponseSchema;
+const _ready: z.ZodType<FarmemReady, unknown> = farmemReadySchema;

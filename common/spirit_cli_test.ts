@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { spiritCliPath } from "./spirit_cli.ts";
 
-Deno.test("spiritCliPath is this checkout's controller/cli.ts when not bundled", async () => {
+Deno.test("spiritCliPath is this checkout's host/cli.ts when not bundled", async () => {
   const path = spiritCliPath();
-  assert.equal(path, new URL("../controller/cli.ts", import.meta.url).pathname);
+  assert.equal(path, new URL("../host/cli.ts", import.meta.url).pathname);
   assert.ok((await Deno.stat(path)).isFile);
 });
 

@@ -4,10 +4,10 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { auctionBenchCommand } from "./auction/bench.ts";
+import { auctionBenchCommand } from "./allocate/auction_bench.ts";
 import { ffiBenchCommand } from "../ffi/bench_ffi.ts";
 import { rdmaBenchCommand } from "../memserver/rdma_bench.ts";
-import { memserverBenchCommand } from "../memserver/bench.ts";
+import { memserverBenchCommand } from "../workloads/bench.ts";
 import { controllerBenchCommand } from "./run/bench.ts";
 
 /** Builds `spirit bench` with one subcommand per benchmark target. */

@@ -3,19 +3,15 @@
  * and is registered here.
  * @module
  */
-import { Command, type CommanderError } from "@commander-js/extra-typings";
-import { allocateCommand } from "./auction/allocate_command.ts";
+import { Command } from "@commander-js/extra-typings";
+import { applyUsageExitCode, hostCommands } from "../host/cli.ts";
+import { allocateCommand } from "./allocate/allocate_command.ts";
 import { benchCommand } from "./bench_command.ts";
 import { demoCommand } from "./demo_command.ts";
-import { memserverCommand } from "../memserver/command.ts";
-import { workloadCommand } from "../agent/workloads/command.ts";
-import { agentCommand } from "../agent/command.ts";
-import { execCommand } from "../agent/exec_command.ts";
 import { reportCommand } from "./results/command.ts";
 import { checkCommand, downCommand, runCommand } from "./run/command.ts";
 
-/** Exit status for usage errors (unknown command or flag, invalid input files). */
-export const EXIT_USAGE = 2;
+export { EXIT_USAGE } from "../host/cli.ts";
 /** The Deno version this project is pinned to. */
 export const PINNED_DENO_VERSION = "2.9.6";
 
@@ -32,10 +28,7 @@ export function buildProgram(): Command {
       allocateCommand(),
       benchCommand(),
       demoCommand(),
-      memserverCommand(),
-      workloadCommand(),
-      agentCommand(),
-      execCommand(),
+      ...hostCommands(),
       reportCommand(),
       runCommand(),
       checkCommand(),
@@ -46,18 +39,6 @@ export function buildProgram(): Command {
   }
   applyUsageExitCode(program);
   return program;
-}
-
-/** Makes commander exit with status 2 on usage errors, everywhere in the command tree. */
-function applyUsageExitCode(command: Command<unknown[], Record<string, unknown>>): void {
-  command.exitOverride((error: CommanderError) => {
-    const benign = error.code === "commander.helpDisplayed" || error.code === "commander.version" ||
-      error.code === "commander.help";
-    Deno.exit(benign ? 0 : EXIT_USAGE);
-  });
-  for (const sub of command.commands) {
-    applyUsageExitCode(sub as Command<unknown[], Record<string, unknown>>);
-  }
 }
 
 if (import.meta.main) {

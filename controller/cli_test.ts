@@ -1,19 +1,7 @@
 import assert from "node:assert/strict";
+import { spirit } from "../test/fixtures/spirit_cli.ts";
 
-const CLI = new URL("./cli.ts", import.meta.url).pathname;
 const SCENARIO = new URL("../playbooks/scenarios/paper_vm.json", import.meta.url).pathname;
-
-async function spirit(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
 
 Deno.test("spirit --help lists every command", async () => {
   const { code, stdout } = await spirit("--help");
@@ -86,4 +74,28 @@ Deno.test("spirit allocate prints a readable table without --json", async () => 
   assert.equal(code, 0);
   assert.match(stdout, /app\s+node\s+cache MiB/);
   assert.match(stdout, /stream\s+vm0\s+1706\.7/);
+});
+
+Deno.test("a playbook file run directly prints its usage on --help and exits 0", async () => {
+  const playbook = new URL("../playbooks/local.ts", import.meta.url).pathname;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", playbook, "--help"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  assert.match(stdout, /Usage: deno run -A \S*playbooks\/local\.ts \[options\]/);
+  assert.match(stdout, /--dry-run/);
+});
+
+Deno.test("a playbook file run directly exits 2 on an unknown flag", async () => {
+  const playbook = new URL("../playbooks/local.ts", import.meta.url).pathname;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", playbook, "--polcy", "static"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 2);
+  assert.match(new TextDecoder().decode(output.stderr), /unknown option '--polcy'/);
 });

@@ -9,27 +9,9 @@
 import { Command } from "@commander-js/extra-typings";
 import { CompletionQueue, DeviceContext, listRdmaDevices } from "./ibverbs.ts";
 import { type BoundCall, loadLibffi } from "./libffi.ts";
-import { LIBC_PATHS, openLibrary } from "./library.ts";
+import { libc as loadLibc } from "./libc.ts";
 import { bindCall, type CallPath, opsFunction } from "./verbs_ops.ts";
 import { LAYOUTS } from "./verbs_structs.ts";
-
-const BENCH_LIBC_SYMBOLS = {
-  memcmp: {
-    parameters: [
-      "pointer", // const void *s1
-      "pointer", // const void *s2
-      "usize", // size_t n
-    ],
-    result: "i32", // int
-  },
-  dlsym: {
-    parameters: [
-      "pointer", // void *handle (RTLD_DEFAULT = NULL)
-      "buffer", // const char *symbol
-    ],
-    result: "pointer", // void *
-  },
-} as const satisfies Deno.ForeignLibraryInterface;
 
 /** One measured figure. */
 export interface FfiBenchRow {
@@ -58,31 +40,27 @@ export function runFfiBench(options: { iterations: number }): FfiBenchRow[] {
     console.error(`libffi unavailable, measuring fnpointer only: ${String(error)}`);
   }
   const usable = paths.filter((p) => p !== "libffi" || libffiOk);
-  const libc = openLibrary("libc", LIBC_PATHS, BENCH_LIBC_SYMBOLS);
-  try {
-    const buffer = new Uint8Array(16);
-    const p = Deno.UnsafePointer.of(buffer);
-    const memcmp = libc.symbols.dlsym(null, new TextEncoder().encode("memcmp\0"));
-    if (memcmp === null) throw new Error("dlsym(memcmp) returned NULL");
+  const libc = loadLibc().symbols;
+  const buffer = new Uint8Array(16);
+  const p = Deno.UnsafePointer.of(buffer);
+  const memcmp = libc.dlsym(null, new TextEncoder().encode("memcmp\0"));
+  if (memcmp === null) throw new Error("dlsym(memcmp) returned NULL");
+  rows.push({
+    target: "libc memcmp(p, p, 0)",
+    path: "direct",
+    nsPerCall: nsPerCall(() => libc.memcmp(p, p, 0n), iterations),
+  });
+  for (const path of usable) {
+    const bound = bindCall(memcmp, [
+      { type: "pointer", value: p },
+      { type: "pointer", value: p },
+      { type: "pointer", value: null },
+    ], path);
     rows.push({
       target: "libc memcmp(p, p, 0)",
-      path: "direct",
-      nsPerCall: nsPerCall(() => libc.symbols.memcmp(p, p, 0n), iterations),
+      path,
+      nsPerCall: nsPerCall(() => bound.call(), iterations),
     });
-    for (const path of usable) {
-      const bound = bindCall(memcmp, [
-        { type: "pointer", value: p },
-        { type: "pointer", value: p },
-        { type: "pointer", value: null },
-      ], path);
-      rows.push({
-        target: "libc memcmp(p, p, 0)",
-        path,
-        nsPerCall: nsPerCall(() => bound.call(), iterations),
-      });
-    }
-  } finally {
-    libc.close();
   }
   const availability = listRdmaDevices();
   if (!availability.available) {

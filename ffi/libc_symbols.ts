@@ -6,7 +6,7 @@
  * @module
  */
 
-/** Symbol table of libc.so.6 as used by ffi/libc.ts. */
+/** Symbol table of libc.so.6: the one table for every libc call in ffi/ (opened by ffi/libc.ts). */
 export const LIBC_SYMBOLS = {
   /** int *__errno_location(void); the calling thread's errno. */
   __errno_location: { parameters: [], result: "pointer" },
@@ -94,4 +94,57 @@ export const LIBC_SYMBOLS = {
   },
   /** long sysconf(int name); */
   sysconf: { parameters: ["i32" /* int name */], result: "i64" },
+  /** int madvise(void *addr, size_t length, int advice); */
+  madvise: {
+    parameters: [
+      "pointer", // void *addr
+      "usize", // size_t length
+      "i32", // int advice
+    ],
+    result: "i32",
+  },
+  /** int poll(struct pollfd *fds, nfds_t nfds, int timeout); runs in Deno's blocking pool. */
+  poll: {
+    parameters: [
+      "buffer", // struct pollfd *fds
+      "u64", // nfds_t nfds
+      "i32", // int timeout
+    ],
+    result: "i32",
+    nonblocking: true,
+  },
+  /** int eventfd(unsigned int initval, int flags); */
+  eventfd: {
+    parameters: [
+      "u32", // unsigned int initval
+      "i32", // int flags
+    ],
+    result: "i32",
+  },
+  /** ssize_t write(int fd, const void *buf, size_t count); */
+  write: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // const void *buf
+      "usize", // size_t count
+    ],
+    result: "isize",
+  },
+  /** int memcmp(const void *s1, const void *s2, size_t n); (`spirit bench ffi`'s direct call) */
+  memcmp: {
+    parameters: [
+      "pointer", // const void *s1
+      "pointer", // const void *s2
+      "usize", // size_t n
+    ],
+    result: "i32",
+  },
+  /** void *dlsym(void *handle, const char *symbol); (RTLD_DEFAULT = NULL) */
+  dlsym: {
+    parameters: [
+      "pointer", // void *handle
+      "buffer", // const char *symbol
+    ],
+    result: "pointer",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;

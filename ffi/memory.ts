@@ -4,24 +4,7 @@
  * pages with a transparent-huge-page hint (MADV_HUGEPAGE).
  * @module
  */
-import { LIBC_PATHS, openLibrary } from "./library.ts";
-import { LIBC_SYMBOLS } from "./libc_symbols.ts";
-
-/** The libc functions this file calls, as plain data (shared entries from the libc table). */
-const MEMORY_SYMBOLS = {
-  mmap: LIBC_SYMBOLS.mmap,
-  munmap: LIBC_SYMBOLS.munmap,
-  /** int madvise(void *addr, size_t length, int advice); */
-  madvise: {
-    parameters: [
-      "pointer", // void *addr
-      "usize", // size_t length
-      "i32", // int advice
-    ],
-    result: "i32",
-  },
-  __errno_location: LIBC_SYMBOLS.__errno_location,
-} as const satisfies Deno.ForeignLibraryInterface;
+import { libc, readErrno } from "./libc.ts";
 
 const PROT_READ = 0x1;
 const PROT_WRITE = 0x2;
@@ -36,18 +19,6 @@ const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
 /** Size of a default huge page on x86_64 and aarch64 (4 KiB base pages). */
 export const HUGE_PAGE_BYTES = 2 * 1024 * 1024;
-
-let library: Deno.DynamicLibrary<typeof MEMORY_SYMBOLS> | undefined;
-
-function libc(): Deno.DynamicLibrary<typeof MEMORY_SYMBOLS>["symbols"] {
-  library ??= openLibrary("libc", LIBC_PATHS, MEMORY_SYMBOLS, { envOverride: "SPIRIT_LIBC" });
-  return library.symbols;
-}
-
-function errno(): number {
-  const location = libc().__errno_location();
-  return location === null ? 0 : new Deno.UnsafePointerView(location).getInt32();
-}
 
 /** What kind of pages back a mapping. */
 export type PageKind = "hugetlb" | "transparent-huge" | "ordinary";
@@ -108,9 +79,9 @@ export class AnonymousMapping {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const result = libc().munmap(this.#pointer, BigInt(this.#mappedBytes));
+    const result = libc().symbols.munmap(this.#pointer, BigInt(this.#mappedBytes));
     if (result !== 0) {
-      throw new Error(`munmap of ${this.sizeBytes} bytes failed with errno ${errno()}`);
+      throw new Error(`munmap of ${this.sizeBytes} bytes failed with errno ${readErrno()}`);
     }
   }
 
@@ -134,7 +105,14 @@ export class MapError extends Error {
 }
 
 function tryMap(sizeBytes: number, flags: number): Deno.PointerObject | undefined {
-  const pointer = libc().mmap(null, BigInt(sizeBytes), PROT_READ | PROT_WRITE, flags, -1, 0n);
+  const pointer = libc().symbols.mmap(
+    null,
+    BigInt(sizeBytes),
+    PROT_READ | PROT_WRITE,
+    flags,
+    -1,
+    0n,
+  );
   if (pointer === null || Deno.UnsafePointer.value(pointer) === MAP_FAILED) return undefined;
   return pointer;
 }
@@ -157,8 +135,8 @@ export function mapAnonymous(sizeBytes: number, options: MapOptions = {}): Anony
     }
   }
   const pointer = tryMap(sizeBytes, base | MAP_NORESERVE);
-  if (pointer === undefined) throw new MapError(sizeBytes, errno());
-  const advised = libc().madvise(pointer, BigInt(sizeBytes), MADV_HUGEPAGE) === 0;
+  if (pointer === undefined) throw new MapError(sizeBytes, readErrno());
+  const advised = libc().symbols.madvise(pointer, BigInt(sizeBytes), MADV_HUGEPAGE) === 0;
   return new AnonymousMapping(pointer, sizeBytes, {
     pageKind: advised ? "transparent-huge" : "ordinary",
     mappedBytes: sizeBytes,

@@ -4,67 +4,14 @@
  * be woken through an eventfd so closing never waits for a timeout.
  * @module
  */
-import { LIBC_PATHS, openLibrary } from "./library.ts";
+import { libc } from "./libc.ts";
 import { CONSTANTS, LAYOUTS } from "./verbs_structs.ts";
 
-const LIBC_SYMBOLS = {
-  __errno_location: {
-    parameters: [],
-    result: "pointer", // int *
-  },
-  strerror: {
-    parameters: [
-      "i32", // int errnum
-    ],
-    result: "pointer", // char *
-  },
-  poll: {
-    parameters: [
-      "buffer", // struct pollfd *fds
-      "u64", // nfds_t nfds
-      "i32", // int timeout
-    ],
-    result: "i32", // int
-    nonblocking: true,
-  },
-  eventfd: {
-    parameters: [
-      "u32", // unsigned int initval
-      "i32", // int flags
-    ],
-    result: "i32", // int
-  },
-  write: {
-    parameters: [
-      "i32", // int fd
-      "buffer", // const void *buf
-      "usize", // size_t count
-    ],
-    result: "isize", // ssize_t
-  },
-  read: {
-    parameters: [
-      "i32", // int fd
-      "buffer", // void *buf
-      "usize", // size_t count
-    ],
-    result: "isize", // ssize_t
-  },
-  close: {
-    parameters: [
-      "i32", // int fd
-    ],
-    result: "i32", // int
-  },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
 let errnoView: Int32Array | undefined;
 
-/** The libc symbols, loaded once. */
-export function rdmaLibc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
-  libc ??= openLibrary("libc", LIBC_PATHS, LIBC_SYMBOLS);
-  return libc.symbols;
+/** The libc symbols (the one libc handle of ffi/libc.ts). */
+export function rdmaLibc(): ReturnType<typeof libc>["symbols"] {
+  return libc().symbols;
 }
 
 /** The calling (main) thread's errno, aliased as an Int32Array over `__errno_location()`. */

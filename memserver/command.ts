@@ -5,6 +5,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { type Cidr, parseCidr } from "../common/ip_address.ts";
+import { readTokenFile } from "../common/token_file.ts";
 import { parseDurationMs, parseSizeBytes } from "../common/units.ts";
 import { parseHostPort } from "./client/transport.ts";
 import { MemoryPool } from "./pool.ts";
@@ -23,13 +24,6 @@ export interface MemserverReady {
   pid: number;
   /** Why a requested transport was not used (for `--transport auto`). */
   note?: string;
-}
-
-/** Reads a token file: its content without trailing newlines; must not be empty. */
-export async function readTokenFile(path: string): Promise<Uint8Array> {
-  const text = (await Deno.readTextFile(path)).replace(/[\r\n]+$/, "");
-  if (text.length === 0) throw new RangeError(`Token file ${path} is empty`);
-  return new TextEncoder().encode(text);
 }
 
 function usage(message: string): never {

@@ -200,9 +200,22 @@ export class MemoryPool {
     if (this.#closed) throw new TypeError("The memory pool is closed");
   }
 
-  /** Releases the reserved memory; every region becomes invalid. Idempotent. */
+  /**
+   * Releases the reserved memory. Refuses while regions are allocated, since their `bytes` view
+   * the memory (an access after unmapping would crash the process): free every region first.
+   * Idempotent.
+   * @throws {TypeError} naming how many regions (and whose) are still allocated.
+   */
   close(): void {
     if (this.#closed) return;
+    if (this.#regions.size > 0) {
+      const owners = [...new Set([...this.#regions.values()].map((r) => r.owner))];
+      throw new TypeError(
+        `Cannot close the memory pool: ${this.#regions.size} region(s) of ${this.#allocatedBytes} ` +
+          `bytes are still allocated (owners: ${owners.slice(0, 5).join(", ")}` +
+          `${owners.length > 5 ? ", ..." : ""}); free them first`,
+      );
+    }
     this.#closed = true;
     this.#regions.clear();
     this.#free = [];

@@ -106,7 +106,7 @@ async function startMemserver(dir: string) {
 const workloadAvailable: Prerequisite = {
   name: "the spirit workload and memserver commands",
   available: () =>
-    pathExists(new URL("../agent/workloads/command.ts", import.meta.url).pathname).available() &&
+    pathExists(new URL("../workloads/command.ts", import.meta.url).pathname).available() &&
     pathExists(new URL("../memserver/command.ts", import.meta.url).pathname).available(),
 };
 

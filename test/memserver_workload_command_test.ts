@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { FarmemReady, FarmemResponse } from "../common/farmem_control.ts";
 import { makeTokenFile, type MemserverChild, startMemserver } from "./memserver_fixture.ts";
 
-const MAIN = new URL("../agent/workloads/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../workloads/main.ts", import.meta.url).pathname;
 
 async function withServer(fn: (server: MemserverChild, tokenFile: string) => Promise<void>) {
   const secret = await makeTokenFile();

@@ -6,9 +6,9 @@
  * everything alike without breaking them.
  */
 import assert from "node:assert/strict";
-import { KvWorkload } from "../agent/workloads/kv.ts";
-import { type WorkloadResult, WorkloadRunner } from "../agent/workloads/runner.ts";
-import { StreamWorkload } from "../agent/workloads/stream.ts";
+import { KvWorkload } from "../workloads/kv.ts";
+import { type WorkloadResult, WorkloadRunner } from "../workloads/runner.ts";
+import { StreamWorkload } from "../workloads/stream.ts";
 import { PageCache } from "../memserver/client/page_cache.ts";
 import { connectTcp } from "../memserver/client/tcp_transport.ts";
 import { makeTokenFile, type MemserverChild, startMemserver } from "./memserver_fixture.ts";

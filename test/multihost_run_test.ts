@@ -9,7 +9,7 @@ import type { Playbook } from "../controller/playbook/types.ts";
 import { validatePlaybook } from "../controller/playbook/validate.ts";
 import { readEpochs } from "../controller/results/read.ts";
 import type { RunEvent } from "../controller/results/types.ts";
-import type { RunInfo } from "../controller/run/down.ts";
+import type { RunInfo } from "../controller/run/run_info.ts";
 import { checkPlaybook } from "../controller/run/check.ts";
 import { runPlaybook } from "../controller/run/run.ts";
 import { createNetnsHosts, type NetnsHost } from "./fixtures/netns_hosts.ts";

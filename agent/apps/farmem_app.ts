@@ -4,13 +4,16 @@
  * counters, including its online miss-ratio curve, are the metrics.
  * @module
  */
-import type {
-  FarmemReady,
-  FarmemRequest,
-  FarmemResponse,
-  FarmemSample,
+import {
+  type FarmemReady,
+  farmemReadySchema,
+  type FarmemRequest,
+  type FarmemResponse,
+  farmemResponseSchema,
+  type FarmemSample,
 } from "../../common/farmem_control.ts";
 import { readLines } from "../../common/lines.ts";
+import { MalformedReplyError, parseReply } from "../../common/reply.ts";
 import type {
   Allocation,
   AppExit,
@@ -25,7 +28,7 @@ import { exitOf, spawnApp } from "./spawn.ts";
 
 /** What a far-memory app needs from its host. */
 export interface FarmemAppContext {
-  /** argv prefix of a spirit workload, e.g. `deno run -A controller/cli.ts workload`. */
+  /** argv prefix of a spirit workload, e.g. `deno run -A host/cli.ts workload`. */
   workloadCommand: readonly string[];
   /** Receives the workload's stderr. */
   stderrSink: OutputSink;
@@ -71,7 +74,10 @@ export class FarmemApp implements ManagedApp {
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #lines: AsyncGenerator<string>;
-  readonly #pending = new Map<number, (response: FarmemResponse) => void>();
+  readonly #pending = new Map<
+    number,
+    { op: FarmemRequest["op"]; settle: (response: FarmemResponse | MalformedReplyError) => void }
+  >();
   readonly #context: FarmemAppContext;
   readonly #launchedAtMs = Date.now();
   readonly #stderrDone: Promise<void>;
@@ -99,8 +105,8 @@ export class FarmemApp implements ManagedApp {
     }).then(() => context.onOutputClosed?.());
     this.exited = this.#child.status.then((status) => {
       this.#exit = exitOf(status);
-      for (const [id, resolve] of this.#pending) {
-        resolve({ id, ok: false, error: `workload exited (code ${this.#exit.code})` });
+      for (const [id, pending] of this.#pending) {
+        pending.settle({ id, ok: false, error: `workload exited (code ${this.#exit.code})` });
       }
       this.#pending.clear();
       return this.#exit;
@@ -148,7 +154,9 @@ export class FarmemApp implements ManagedApp {
       const next = await this.#lines.next();
       if (next.done) throw new Error("Workload closed stdout before its ready line");
       const message = parseJson(next.value);
-      if (isRecord(message) && message.event === "ready") return message as unknown as FarmemReady;
+      if (isRecord(message) && message.event === "ready") {
+        return parseReply(farmemReadySchema, message, `ready line of workload ${this.appId}`);
+      }
     }
   }
 
@@ -156,10 +164,21 @@ export class FarmemApp implements ManagedApp {
     for await (const line of this.#lines) {
       const message = parseJson(line);
       if (!isRecord(message) || typeof message.id !== "number") continue;
-      const resolve = this.#pending.get(message.id);
-      if (resolve === undefined) continue;
+      const pending = this.#pending.get(message.id);
+      if (pending === undefined) continue;
       this.#pending.delete(message.id);
-      resolve(message as unknown as FarmemResponse);
+      try {
+        pending.settle(
+          parseReply(
+            farmemResponseSchema,
+            message,
+            `reply to ${pending.op} from workload ${this.appId}`,
+          ),
+        );
+      } catch (error) {
+        if (!(error instanceof MalformedReplyError)) throw error;
+        pending.settle(error);
+      }
     }
   }
 
@@ -169,7 +188,12 @@ export class FarmemApp implements ManagedApp {
     if (this.#exit !== null) throw new Error(`Workload ${this.appId} has exited`);
     const id = this.#nextId++;
     const timeoutMs = this.#context.requestTimeoutMs ?? 5000;
-    const response = new Promise<FarmemResponse>((resolve) => this.#pending.set(id, resolve));
+    const response = new Promise<FarmemResponse>((resolve, reject) =>
+      this.#pending.set(id, {
+        op: request.op,
+        settle: (answer) => answer instanceof Error ? reject(answer) : resolve(answer),
+      })
+    );
     await this.#writer.write(new TextEncoder().encode(JSON.stringify({ ...request, id }) + "\n"));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -9,7 +9,10 @@ import { SshConnector, type SshConnectorOptions } from "./ssh.ts";
 import type { Connector } from "./types.ts";
 
 /** The connector for a playbook host: local when it has no `ssh`, OpenSSH otherwise. */
-export function connectorFor(host: Host, options: SshConnectorOptions = {}): Connector {
+export function connectorFor(
+  host: Pick<Host, "name" | "ssh">,
+  options: SshConnectorOptions = {},
+): Connector {
   return host.ssh === null
     ? new LocalConnector(host.name)
     : new SshConnector(host.name, host.ssh, options);

@@ -16,13 +16,14 @@ export interface SshArgsOptions {
 
 /**
  * Returns the ssh options (everything between `ssh` and the destination) for `target`.
- * Playbook `options` come first so they take precedence (ssh keeps the first value it gets).
+ * spirit's own options come first, so they take precedence (ssh keeps the first value it gets):
+ * playbook `options` cannot turn off host-key checking, batch mode or connection sharing
+ * (validation refuses those names too, see controller/playbook/ssh_options.ts).
  * @example sshArgs({ host: "h", ... }, { controlPath: "/tmp/d/%C" })
  */
 export function sshArgs(target: SshTarget, options: SshArgsOptions): string[] {
   const args: string[] = [];
   const opt = (key: string, value: string) => args.push("-o", `${key}=${value}`);
-  for (const [key, value] of Object.entries(target.options)) opt(key, value);
   opt("BatchMode", "yes");
   opt("StrictHostKeyChecking", target.strictHostKeyChecking);
   if (target.knownHostsFile !== undefined) {
@@ -41,6 +42,7 @@ export function sshArgs(target: SshTarget, options: SshArgsOptions): string[] {
   }
   if (target.port !== undefined) args.push("-p", String(target.port));
   if (target.user !== undefined) args.push("-l", target.user);
+  for (const [key, value] of Object.entries(target.options)) opt(key, value);
   return args;
 }
 

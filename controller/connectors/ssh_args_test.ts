@@ -41,11 +41,15 @@ Deno.test("sshArgs passes port, user, identity and known-hosts file when set", (
   assert.match(joined, /UserKnownHostsFile=\/k\/known/);
 });
 
-Deno.test("sshArgs puts playbook options first so they take precedence", () => {
-  const args = sshArgs({ ...target, options: { StrictHostKeyChecking: "accept-new" } }, {
-    controlPath: "/c",
-  });
-  assert.deepEqual(args.slice(0, 2), ["-o", "StrictHostKeyChecking=accept-new"]);
+Deno.test("sshArgs puts spirit's own options before the playbook's, so spirit's win", () => {
+  const args = sshArgs({
+    ...target,
+    options: { StrictHostKeyChecking: "no", ControlPath: "/elsewhere", Compression: "yes" },
+  }, { controlPath: "/c" });
+  const first = (key: string) => args.find((a) => a.startsWith(`${key}=`));
+  assert.equal(first("StrictHostKeyChecking"), "StrictHostKeyChecking=yes");
+  assert.equal(first("ControlPath"), "ControlPath=/c");
+  assert.deepEqual(args.slice(-2), ["-o", "Compression=yes"]);
 });
 
 Deno.test("classifySshFailure tells transient from permanent connection failures", () => {

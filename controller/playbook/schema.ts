@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { parseCidr } from "../../common/ip_address.ts";
 import { parseDurationMs, parseRateBytesPerSec, parseSizeBytes } from "../../common/units.ts";
+import { refusedSshOption } from "./ssh_options.ts";
 import { POLICIES, TRANSPORTS } from "./types.ts";
 
 /** A strict object whose unknown-key error lists the accepted field names. */
@@ -56,6 +57,23 @@ const portSchema = z.number().int().min(1).max(65535);
 const fraction = z.number().min(0).max(1);
 const devicePath = z.string().startsWith("/dev/", { error: 'must be a device path under "/dev/"' });
 
+/** Extra `-o Key=Value` ssh options; the ones in ssh_options.ts are refused, naming the option. */
+export const sshOptionsSchema = z.record(
+  z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, { error: "must be an ssh option name" }),
+  z.string().refine((v) => !/[\n\r\0]/.test(v), { error: "must be a single line" }),
+).superRefine((options, ctx) => {
+  for (const name of Object.keys(options)) {
+    const reason = refusedSshOption(name);
+    if (reason !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: `ssh option ${name} is refused: ${reason}`,
+      });
+    }
+  }
+});
+
 /** How to reach a host over SSH. */
 export const sshSchema = strict({
   host: nonEmpty.refine((h) => !h.startsWith("-") && !/\s/.test(h), {
@@ -69,10 +87,7 @@ export const sshSchema = strict({
   knownHostsFile: nonEmpty.optional(),
   strictHostKeyChecking: z.enum(["yes", "accept-new"]).default("yes"),
   connectTimeout: durationSchema.default(10_000),
-  options: z.record(
-    z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, { error: "must be an ssh option name" }),
-    z.string().refine((v) => !/[\n\r\0]/.test(v), { error: "must be a single line" }),
-  ).default({}),
+  options: sshOptionsSchema.default({}),
 });
 
 /** A CIDR block such as "10.0.0.0/24" or "fd00::/64", normalised ("10.0.0.5" -> "/32"). */

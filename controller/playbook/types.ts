@@ -32,7 +32,11 @@ export interface SshTarget {
   strictHostKeyChecking: "yes" | "accept-new";
   /** How long to wait for the TCP connection, in ms. */
   connectTimeoutMs: number;
-  /** Extra `-o Key=Value` options, passed verbatim after spirit's own. */
+  /**
+   * Extra `-o Key=Value` options, passed after spirit's own (ssh keeps the first value, so
+   * spirit's win); options that weaken host-key checking or that spirit sets are refused at
+   * validation (controller/playbook/ssh_options.ts).
+   */
   options: Record<string, string>;
 }
 

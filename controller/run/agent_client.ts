@@ -6,19 +6,28 @@
 import {
   AGENT_PROTOCOL_VERSION,
   type AgentEvent,
-  type AgentMessage,
+  type AgentOp,
   type AgentRequest,
+  type AgentResults,
   type Allocation,
   type AppId,
   type AppStatus,
   type AttachedEvent,
-  type HelloResult,
   type HostFacts,
   type LaunchSpec,
   type SamplesResult,
   type SetAllocationResult,
+  type TeardownResult,
 } from "../../agent/protocol.ts";
+import {
+  agentEventSchema,
+  attachedEventSchema,
+  responseSchema,
+  resultSchemas,
+} from "../../agent/reply_schema.ts";
+import type { z } from "zod";
 import { readLines } from "../../common/lines.ts";
+import { MalformedReplyError, parseJsonReply, parseReply } from "../../common/reply.ts";
 import type { RemoteProcess } from "../connectors/types.ts";
 
 /** A request the agent answered with an error. */
@@ -37,9 +46,11 @@ export class AgentRequestError extends Error {
 
 type RequestBody = AgentRequest extends infer R ? R extends { id: number } ? Omit<R, "id"> : never
   : never;
+/** The request body of one op. */
+type RequestFor<Op extends AgentOp> = Extract<RequestBody, { op: Op }>;
 
 interface Pending {
-  op: string;
+  op: AgentOp;
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: ReturnType<typeof setTimeout>;
@@ -92,12 +103,10 @@ export class AgentClient implements AsyncDisposable {
       const status = await process.status;
       throw new Error(`Agent on ${host} exited (status ${status.code}) before attaching`);
     }
-    const attached = JSON.parse(first.value) as AttachedEvent;
-    if (attached.event !== "attached") {
-      throw new Error(`Agent on ${host}: expected an "attached" line, got ${first.value}`);
-    }
+    const what = `"attached" line from the agent on ${host}`;
+    const attached = parseReply(attachedEventSchema, parseJsonReply(first.value, what), what);
     const client = new AgentClient(host, process, { attached, lines });
-    await client.request<HelloResult>({ op: "hello", protocolVersion: AGENT_PROTOCOL_VERSION });
+    await client.request({ op: "hello", protocolVersion: AGENT_PROTOCOL_VERSION });
     return client;
   }
 
@@ -105,27 +114,47 @@ export class AgentClient implements AsyncDisposable {
     try {
       for await (const line of lines) {
         if (line.trim() === "") continue;
-        let message: AgentMessage;
         try {
-          message = JSON.parse(line) as AgentMessage;
-        } catch {
-          this.#emit({ event: "warning", message: `unparsable agent line: ${line.slice(0, 200)}` });
-          continue;
-        }
-        if ("id" in message) {
-          const pending = this.#pending.get(message.id);
-          if (pending === undefined) continue;
-          this.#pending.delete(message.id);
-          clearTimeout(pending.timer);
-          if (message.ok) pending.resolve(message.result);
-          else pending.reject(new AgentRequestError(this.host, pending.op, message.error));
-        } else {
-          this.#emit(message);
+          this.#dispatch(line);
+        } catch (error) {
+          if (!(error instanceof MalformedReplyError)) throw error;
+          this.#emit({ event: "warning", message: error.message });
         }
       }
     } finally {
       this.#ended = true;
       this.#failPending(new Error(`Agent session on ${this.host} ended`));
+    }
+  }
+
+  /** Routes one line: a response to its request (its result checked), or an event. */
+  #dispatch(line: string): void {
+    const message = parseJsonReply(line, `line from the agent on ${this.host}`);
+    const id = typeof message === "object" && message !== null && "id" in message
+      ? message.id
+      : undefined;
+    if (id === undefined) {
+      this.#emit(parseReply(agentEventSchema, message, `event from the agent on ${this.host}`));
+      return;
+    }
+    const pending = typeof id === "number" ? this.#pending.get(id) : undefined;
+    if (pending === undefined) {
+      parseReply(responseSchema, message, `response from the agent on ${this.host}`);
+      return; // an answer to a request that timed out
+    }
+    this.#pending.delete(id as number);
+    clearTimeout(pending.timer);
+    const what = `reply to ${pending.op} from the agent on ${this.host}`;
+    try {
+      const response = parseReply(responseSchema, message, what);
+      if (!response.ok) {
+        pending.reject(new AgentRequestError(this.host, pending.op, response.error));
+        return;
+      }
+      const schema: z.ZodType<unknown> = resultSchemas[pending.op];
+      pending.resolve(parseReply(schema, response.result, what));
+    } catch (error) {
+      pending.reject(error as Error);
     }
   }
 
@@ -152,12 +181,18 @@ export class AgentClient implements AsyncDisposable {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Sends one request and resolves with its result. */
-  request<T>(body: RequestBody, options: { timeoutMs?: number } = {}): Promise<T> {
+  /**
+   * Sends one request and resolves with its result, checked against the op's result schema
+   * (a malformed result rejects with a MalformedReplyError naming the field).
+   */
+  request<Op extends AgentOp>(
+    body: RequestFor<Op>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<AgentResults[Op]> {
     if (this.#closed) return Promise.reject(new Error(`Agent session on ${this.host} is closed`));
     const id = this.#nextId++;
     const timeoutMs = options.timeoutMs ?? 30_000;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<AgentResults[Op]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new Error(`Agent on ${this.host}: ${body.op} got no answer within ${timeoutMs} ms`));
@@ -179,28 +214,28 @@ export class AgentClient implements AsyncDisposable {
 
   /** The host's facts. */
   facts(): Promise<HostFacts> {
-    return this.request<HostFacts>({ op: "facts" });
+    return this.request({ op: "facts" });
   }
 
   /** Launches an app. */
   launch(app: LaunchSpec): Promise<AppStatus> {
-    return this.request<AppStatus>({ op: "launch", app }, { timeoutMs: 120_000 });
+    return this.request({ op: "launch", app }, { timeoutMs: 120_000 });
   }
 
   /** Sets an app's allocation. */
   setAllocation(appId: AppId, allocation: Allocation): Promise<SetAllocationResult> {
-    return this.request<SetAllocationResult>({ op: "set-allocation", appId, allocation });
+    return this.request({ op: "set-allocation", appId, allocation });
   }
 
   /** Samples newer than `sinceSeq`. */
   samples(sinceSeq?: number): Promise<SamplesResult> {
-    return this.request<SamplesResult>(
+    return this.request(
       sinceSeq === undefined ? { op: "samples" } : { op: "samples", sinceSeq },
     );
   }
 
   /** Stops every app and removes what the agent created; with `shutdown` the daemon exits. */
-  teardown(options: { shutdown?: boolean } = {}): Promise<unknown> {
+  teardown(options: { shutdown?: boolean } = {}): Promise<TeardownResult> {
     return this.request({ op: "teardown", shutdown: options.shutdown ?? false }, {
       timeoutMs: 60_000,
     });

@@ -10,7 +10,7 @@
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { formatTable } from "../../common/table.ts";
 import { parseDurationMs } from "../../common/units.ts";
-import { createNetnsHosts, type NetnsHost } from "../../test/fixtures/netns_hosts.ts";
+import { createNetnsHosts, type NetnsHost } from "../devhosts/netns_hosts.ts";
 import { parseEpochs } from "../results/read.ts";
 import type { EpochRecord } from "../results/types.ts";
 import { LOCAL_CLI } from "./runtime.ts";

@@ -6,6 +6,8 @@
  * @module
  */
 import type { HostFacts } from "../../agent/protocol.ts";
+import { hostFactsSchema } from "../../agent/reply_schema.ts";
+import { parseJsonReply, parseReply } from "../../common/reply.ts";
 import { closeAll, connectorFor, onHosts } from "../connectors/connect.ts";
 import type { Connector } from "../connectors/types.ts";
 import type { Host, Playbook } from "../playbook/types.ts";
@@ -102,7 +104,8 @@ async function probe(
       }`,
     );
   }
-  const facts = JSON.parse(result.stdout) as HostFacts;
+  const what = `facts from ${connector.host}`;
+  const facts = parseReply(hostFactsSchema, parseJsonReply(result.stdout, what), what);
   const [uidLine = "", ...listening] = ids.stdout.split("\n");
   const uid = Number(uidLine.trim());
   const portInUse = listening.join("").trim() !== "";

@@ -4,7 +4,9 @@
  * through the runner this module installs for `definePlaybook`.
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
+import { relative } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { Command, CommanderError } from "@commander-js/extra-typings";
 import { setPlaybookRunner } from "../playbook/define.ts";
 import { PlaybookError } from "../playbook/errors.ts";
 import { loadPlaybook } from "../playbook/load.ts";
@@ -12,7 +14,9 @@ import { applyOverrides, type PlaybookOverrides } from "../playbook/overrides.ts
 import type { Playbook } from "../playbook/types.ts";
 import { type OutputMode, runPlaybook } from "./run.ts";
 import { checkPlaybook, formatCheck } from "./check.ts";
-import { down, RUN_INFO_FILE, type RunInfo } from "./down.ts";
+import { down } from "./down.ts";
+import { RunRecordError } from "./run_info.ts";
+import { type FoundRuns, readRun, runsNamed, runsOfPlaybook } from "./run_records.ts";
 
 const EXIT_USAGE = 2;
 
@@ -99,12 +103,21 @@ export function runCommand() {
 /** Installs the runner used when a playbook file is the main module. */
 export function installPlaybookRunner(): void {
   setPlaybookRunner(async (playbook, { args, source }) => {
-    const program = new Command(source).exitOverride();
+    const name = source.startsWith("file:")
+      ? `deno run -A ${relative(Deno.cwd(), fromFileUrl(source))}`
+      : source;
+    const program = new Command(name)
+      .description(`Run the playbook "${playbook.name}" (flags as for spirit run)`)
+      .exitOverride();
     for (const [flags, description] of RUN_FLAGS) program.option(flags, description);
     try {
       program.parse(args as string[], { from: "user" });
-    } catch {
-      return EXIT_USAGE;
+    } catch (error) {
+      // commander has printed the help or the usage error already.
+      if (!(error instanceof CommanderError)) throw error;
+      return error.code === "commander.helpDisplayed" || error.code === "commander.help"
+        ? 0
+        : EXIT_USAGE;
     }
     return await runWithFlags(playbook, program.opts() as RunFlags, source);
   });
@@ -138,44 +151,61 @@ export function checkCommand() {
 export function downCommand() {
   return new Command("down")
     .description(
-      "Tear down what runs of a playbook (or one run directory) left on their hosts; idempotent",
+      "Tear down what runs left on their hosts (apps, cgroups, processes, run directories); " +
+        "acts only on the runs named; idempotent",
     )
     .argument(
-      "<playbook-or-run-dir>",
-      "a playbook file (all its runs) or a run directory (that run)",
+      "<target>",
+      "a run directory (that run), a playbook file (the runs under its output directory whose " +
+        "record names it), or a run id or playbook name (runs under --results)",
     )
-    .action(async (target) => {
-      let playbook: Playbook;
-      let hostDir: string | undefined;
-      const isDir = await Deno.stat(target).then((s) => s.isDirectory, () => false);
-      if (isDir) {
-        try {
-          const info = JSON.parse(await Deno.readTextFile(`${target}/${RUN_INFO_FILE}`)) as RunInfo;
-          // playbook.json is the resolved playbook the run wrote itself.
-          playbook = JSON.parse(await Deno.readTextFile(`${target}/playbook.json`)) as Playbook;
-          if (typeof playbook.hosts !== "object" || playbook.hosts === null) {
-            throw new Error("playbook.json has no hosts");
-          }
-          hostDir = info.hostDir;
-        } catch (error) {
-          console.error(`error: ${target} is not a run directory: ${(error as Error).message}`);
-          Deno.exit(EXIT_USAGE);
-        }
-      } else {
-        playbook = await loadOrExit(target);
+    .option("--results <dir>", "where to look for the runs of a run id or name", "results")
+    .action(async (target, options) => {
+      const found = await findDownTargets(target, options.results);
+      for (const reason of found.refused) console.error(`warning: skipped ${reason}`);
+      if (found.runs.length === 0) {
+        console.log(`${found.description}: nothing to clean up`);
+        Deno.exit(0);
       }
-      const results = await down(playbook, hostDir === undefined ? {} : { hostDir });
+      for (const run of found.runs) console.log(`run ${run.info.runId} (${run.runDir})`);
       let failed = false;
-      for (const r of results) {
-        if (r.error !== undefined) {
-          failed = true;
-          console.error(`${r.host}: ${r.error}`);
-        }
-        for (const line of r.done) console.log(`${r.host}: ${line}`);
-        if (r.error === undefined && r.done.length === 0) {
-          console.log(`${r.host}: nothing to clean up`);
-        }
+      for (const host of await down(found.runs)) {
+        const say = (line: string) => console.log(`${host.host}: ${line}`);
+        for (const app of host.apps) say(`stopped app ${app}`);
+        for (const cgroup of host.cgroups) say(`removed cgroup ${cgroup}`);
+        for (const process of host.processes) say(`stopped process ${process}`);
+        for (const dir of host.directories) say(`removed directory ${dir}`);
+        for (const error of host.errors) console.error(`${host.host}: error: ${error}`);
+        failed ||= host.errors.length > 0;
+        const removed = host.apps.length + host.processes.length + host.directories.length;
+        if (removed === 0 && host.errors.length === 0) say("nothing to clean up");
       }
       Deno.exit(failed ? 1 : 0);
     });
+}
+
+/** The runs `spirit down TARGET` acts on; exits with status 2 when a run directory is refused. */
+async function findDownTargets(
+  target: string,
+  resultsDir: string,
+): Promise<FoundRuns & { description: string }> {
+  const stat = await Deno.stat(target).catch(() => null);
+  if (stat?.isDirectory) {
+    try {
+      return { runs: [await readRun(target)], refused: [], description: target };
+    } catch (error) {
+      if (!(error instanceof RunRecordError)) throw error;
+      console.error(
+        `error: ${target} is not a run directory spirit down can trust: ${error.message}`,
+      );
+      Deno.exit(EXIT_USAGE);
+    }
+  }
+  if (stat?.isFile) {
+    const playbook = await loadOrExit(target);
+    const found = await runsOfPlaybook(playbook.output, playbook.name);
+    return { ...found, description: `runs of playbook ${playbook.name} under ${playbook.output}/` };
+  }
+  const found = await runsNamed(resultsDir, target);
+  return { ...found, description: `runs named ${target} under ${resultsDir}/` };
 }

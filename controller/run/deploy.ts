@@ -1,28 +1,61 @@
 /**
- * Shipping spirit to a remote host: a `deno bundle` of the CLI plus this Deno binary, copied
- * once per host into `~/.cache/spirit/<content hash>/` and reused while the hash matches.
+ * Shipping spirit to a remote host: this Deno binary (the runtime) and a `deno bundle` of the
+ * host command line (host/cli.ts: agent, memserver, workload, exec; no controller code), cached
+ * separately by content hash, so a new bundle never re-copies the runtime:
+ * `<cache>/runtime/<sha256>/deno` and `<cache>/bundle/<sha256>/spirit.js` (deploy_cache.ts
+ * says where `<cache>` is and how it is checked). Every deploy verifies the sha256 of both files
+ * on the host, whether just copied or reused from the cache; a corrupted or replaced cached file
+ * is deleted and copied again. Old entries are pruned: the {@linkcode KEEP_RUNTIMES} and
+ * {@linkcode KEEP_BUNDLES} most recently used are kept.
  * (`deno compile` would give one file, but needs a `denort` download; the bundle does not.)
  * @module
  */
-import { encodeHex } from "./hex.ts";
 import type { Connector } from "../connectors/types.ts";
-import { deployedRuntime, LOCAL_CLI, type SpiritRuntime } from "./runtime.ts";
+import type { Playbook } from "../playbook/types.ts";
+import {
+  type Artifact,
+  type Artifacts,
+  DEPLOY_CACHE_SCRIPT,
+  KEEP_BUNDLES,
+  KEEP_RUNTIMES,
+} from "./deploy_cache.ts";
+import { encodeHex } from "./hex.ts";
+import { deployedRuntime, LOCAL_HOST_CLI, type SpiritRuntime } from "./runtime.ts";
 
-/** The local files to ship and their content hash. */
-export interface Artifacts {
-  deno: string;
-  bundle: string;
-  hash: string;
+/** What one deploy did on a host. */
+export interface DeployOutcome {
+  runtime: SpiritRuntime;
+  /** The host's cache directory. */
+  cacheDir: string;
+  /** Files copied this time (missing, or replaced because their content was wrong). */
+  copied: Array<"runtime" | "bundle">;
+  /** Cached files whose content did not match their hash (deleted and copied again). */
+  replaced: Array<"runtime" | "bundle">;
+  /** Cache entries removed by pruning. */
+  pruned: string[];
 }
+
+/** A deploy was refused or failed on a host; the message names the host and the problem. */
+export class DeployError extends Error {
+  readonly host: string;
+  constructor(host: string, message: string, options?: ErrorOptions) {
+    super(`Deploy to ${host}: ${message}`, options);
+    this.name = "DeployError";
+    this.host = host;
+  }
+}
+
+export { type Artifact, type Artifacts, KEEP_BUNDLES, KEEP_RUNTIMES };
 
 let artifacts: Promise<Artifacts> | undefined;
 
-async function sha256File(path: string): Promise<Uint8Array> {
+async function describeFile(path: string): Promise<Artifact> {
   const data = await Deno.readFile(path);
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  return { path, sha256: encodeHex(digest), bytes: data.length };
 }
 
-/** Bundles the CLI (once per controller process) and hashes it with the Deno binary. */
+/** Bundles the host CLI (once per controller process) and hashes it and the Deno binary. */
 export function prepareArtifacts(): Promise<Artifacts> {
   artifacts ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "spirit-bundle-" });
@@ -37,43 +70,135 @@ export function prepareArtifacts(): Promise<Artifacts> {
     });
     const bundle = `${dir}/spirit.js`;
     const output = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--platform", "deno", "-o", bundle, LOCAL_CLI],
+      args: ["bundle", "--platform", "deno", "-o", bundle, LOCAL_HOST_CLI],
       stdout: "piped",
       stderr: "piped",
     }).output();
     if (!output.success) {
       throw new Error(
-        `deno bundle failed: ${new TextDecoder().decode(output.stderr).slice(-2000)}`,
+        `deno bundle of ${LOCAL_HOST_CLI} failed: ${
+          new TextDecoder().decode(output.stderr).slice(-2000)
+        }`,
       );
     }
-    const hash = new Uint8Array(
-      await crypto.subtle.digest(
-        "SHA-256",
-        new Uint8Array([...await sha256File(bundle), ...await sha256File(Deno.execPath())]),
-      ),
-    );
-    return { deno: Deno.execPath(), bundle, hash: encodeHex(hash).slice(0, 16) };
+    const [runtime, bundled] = await Promise.all([
+      describeFile(Deno.execPath()),
+      describeFile(bundle),
+    ]);
+    return { runtime, bundle: bundled };
   })();
   return artifacts;
 }
 
-/** Makes sure the host has this run's runtime and bundle; returns how to start spirit there. */
-export async function deployRuntime(connector: Connector): Promise<SpiritRuntime> {
-  const { deno, bundle, hash } = await prepareArtifacts();
-  // One round trip: the cache directory under the remote $HOME, and whether it is complete.
-  const probe = await connector.exec([
+/** What deploy would ship to the playbook's SSH hosts (bundled now), or null when it has none. */
+export async function shippedFor(playbook: Playbook): Promise<Artifacts | null> {
+  const remote = Object.values(playbook.hosts).some((host) => host.ssh !== null);
+  return remote ? await prepareArtifacts() : null;
+}
+
+/** Parsed output of the cache script. */
+interface CacheState {
+  root: string;
+  runtime: string;
+  bundle: string;
+  pruned: string[];
+}
+
+async function runCacheScript(
+  connector: Connector,
+  shipped: Artifacts,
+  options: { mode: "probe" | "finish"; hash: { runtime: boolean; bundle: boolean } },
+): Promise<CacheState> {
+  const result = await connector.exec([
     "sh",
     "-c",
-    'dir="${HOME:-/tmp}/.cache/spirit/$1"; printf "%s\\n" "$dir"; ' +
-    'if test -x "$dir/deno" -a -f "$dir/spirit.js"; then echo present; fi',
-    "sh",
-    hash,
+    DEPLOY_CACHE_SCRIPT,
+    "spirit-deploy",
+    options.mode,
+    shipped.runtime.sha256,
+    shipped.bundle.sha256,
+    options.hash.runtime ? "1" : "0",
+    options.hash.bundle ? "1" : "0",
+    String(KEEP_RUNTIMES),
+    String(KEEP_BUNDLES),
   ]);
-  const [dir = "", state] = probe.stdout.split("\n");
-  const paths = { deno: `${dir}/deno`, bundle: `${dir}/spirit.js` };
-  if (state !== "present") {
-    await connector.put(deno, paths.deno, { mode: 0o755 });
-    await connector.put(bundle, paths.bundle, { mode: 0o644 });
+  const state: CacheState = { root: "", runtime: "", bundle: "", pruned: [] };
+  for (const line of result.stdout.split("\n")) {
+    const tab = line.indexOf("\t");
+    if (tab < 0) continue;
+    const key = line.slice(0, tab);
+    const value = line.slice(tab + 1);
+    if (key === "refuse") throw new DeployError(connector.host, `refused: ${value}`);
+    if (key === "root") state.root = value;
+    else if (key === "runtime") state.runtime = value;
+    else if (key === "bundle") state.bundle = value;
+    else if (key === "pruned") state.pruned.push(value);
   }
-  return deployedRuntime(paths);
+  if (state.root === "") {
+    throw new DeployError(
+      connector.host,
+      `the cache script printed no cache directory: ${result.stdout.slice(0, 200)}${
+        result.stderr.slice(-500)
+      }`,
+    );
+  }
+  return state;
+}
+
+/**
+ * Makes sure the host has this controller's runtime and bundle, verified by content hash;
+ * copies what is missing or wrong and prunes old cache entries. `artifacts` defaults to
+ * {@linkcode prepareArtifacts} (tests pass small files).
+ * @throws {DeployError} when the cache location is unsafe or a copy does not verify.
+ */
+export async function deploy(
+  connector: Connector,
+  options: { artifacts?: Artifacts } = {},
+): Promise<DeployOutcome> {
+  const shipped = options.artifacts ?? await prepareArtifacts();
+  const probe = await runCacheScript(connector, shipped, {
+    mode: "probe",
+    hash: { runtime: true, bundle: true },
+  });
+  const paths = {
+    runtime: `${probe.root}/runtime/${shipped.runtime.sha256}/deno`,
+    bundle: `${probe.root}/bundle/${shipped.bundle.sha256}/spirit.js`,
+  };
+  const copied = (["runtime", "bundle"] as const).filter((kind) => probe[kind] !== "ok");
+  const replaced = copied.filter((kind) => probe[kind].startsWith("bad"));
+  let pruned = probe.pruned;
+  if (copied.length > 0) {
+    for (const kind of copied) {
+      await connector.put(shipped[kind].path, paths[kind], {
+        mode: kind === "runtime" ? 0o700 : 0o600,
+      });
+    }
+    const finish = await runCacheScript(connector, shipped, {
+      mode: "finish",
+      hash: { runtime: copied.includes("runtime"), bundle: copied.includes("bundle") },
+    });
+    for (const kind of copied) {
+      if (finish[kind] !== "ok") {
+        throw new DeployError(
+          connector.host,
+          `the copied ${kind} ${paths[kind]} does not verify (expected sha256 ${
+            shipped[kind].sha256
+          }, found ${finish[kind]}); it was deleted`,
+        );
+      }
+    }
+    pruned = finish.pruned;
+  }
+  return {
+    runtime: deployedRuntime({ deno: paths.runtime, bundle: paths.bundle }),
+    cacheDir: probe.root,
+    copied,
+    replaced,
+    pruned,
+  };
+}
+
+/** Deploys (see {@linkcode deploy}) and returns how to start spirit on the host. */
+export async function deployRuntime(connector: Connector): Promise<SpiritRuntime> {
+  return (await deploy(connector)).runtime;
 }

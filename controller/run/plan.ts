@@ -14,6 +14,8 @@ import { equalSplit } from "../auction/equal_split.ts";
 import type { AppLimits as MarketLimits, NodeMarket } from "../auction/market.ts";
 import { buildModel } from "../auction/model.ts";
 import type { App, ComputeHost, MemoryHost, Playbook, Workload } from "../playbook/types.ts";
+import { type Artifacts, KEEP_BUNDLES, KEEP_RUNTIMES } from "./deploy_cache.ts";
+import { hostDirFor } from "./run_info.ts";
 
 /** A memory server to start. */
 export interface MemserverPlan {
@@ -175,7 +177,7 @@ export function launchSpec(
 
 /** Derives the plan; `runId` names the run's files on every host. */
 export function planRun(playbook: Playbook, runId: string): RunPlan {
-  const hostDir = `/tmp/spirit-${runId}`;
+  const hostDir = hostDirFor(runId);
   const tokenFile = `${hostDir}/memserver.token`;
   const hosts = Object.values(playbook.hosts);
   const memservers = hosts.filter((h): h is MemoryHost => h.role === "memory").map((host) => ({
@@ -222,8 +224,15 @@ export function withPort(spec: LaunchSpec, memserver: string): LaunchSpec {
   return { ...spec, program: { ...spec.program, args } };
 }
 
-/** The plan as text, one host at a time: what a dry run prints. */
-export function describePlan(playbook: Playbook, plan: RunPlan): string {
+/**
+ * The plan as text, one host at a time: what a dry run prints. `shipped` (what deploy would copy
+ * to hosts reached over SSH, with sizes and hashes) is required when the playbook has such hosts.
+ */
+export function describePlan(
+  playbook: Playbook,
+  plan: RunPlan,
+  options: { shipped?: Artifacts | null } = {},
+): string {
   const lines: string[] = [
     `Playbook ${playbook.name}: policy ${playbook.policy}, epoch ${playbook.epochMs} ms, ` +
     `duration ${playbook.durationMs === null ? "until stopped" : `${playbook.durationMs} ms`}, ` +
@@ -236,11 +245,7 @@ export function describePlan(playbook: Playbook, plan: RunPlan): string {
         host.ssh.port ? `:${host.ssh.port}` : ""
       }`;
     lines.push("", `host ${host.name} (${host.role}, ${where})`);
-    if (host.ssh !== null) {
-      lines.push(
-        `  copy the Deno runtime and the spirit bundle to ~/.cache/spirit/<content hash>/ (skipped when present)`,
-      );
-    }
+    if (host.ssh !== null) lines.push(...describeDeploy(options.shipped));
     lines.push(`  create ${plan.hostDir}/ (mode 0700)`);
     const memserver = plan.memservers.find((m) => m.host === host.name);
     if (memserver !== undefined) {
@@ -285,4 +290,20 @@ export function describePlan(playbook: Playbook, plan: RunPlan): string {
     }
   }
   return lines.join("\n");
+}
+
+function describeDeploy(shipped: Artifacts | null | undefined): string[] {
+  if (shipped === undefined || shipped === null) {
+    return ["  deploy the Deno runtime and the spirit host bundle to the host's spirit cache"];
+  }
+  const { runtime, bundle } = shipped;
+  return [
+    "  deploy to the host's private spirit cache (~/.cache/spirit/), copying each file only when " +
+    "missing or different and verifying its sha256 either way:",
+    `    runtime/${runtime.sha256.slice(0, 12)}…/deno      ${formatBytes(runtime.bytes)} ` +
+    "(the Deno running this controller)",
+    `    bundle/${bundle.sha256.slice(0, 12)}…/spirit.js  ${formatBytes(bundle.bytes)} ` +
+    "(host commands: agent, memserver, workload, exec)",
+    `    then keep the ${KEEP_RUNTIMES} most recent runtimes and ${KEEP_BUNDLES} bundles there`,
+  ];
 }

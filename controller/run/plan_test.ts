@@ -117,3 +117,23 @@ Deno.test("memserverArgs carries the token file and the legacy allow-list", () =
   if (plain === undefined) throw new Error("no memory server");
   assert.ok(!memserverArgs(plain, "t").includes("--rdma-legacy-allow"));
 });
+
+Deno.test("describePlan gives the size and hash of what is deployed to each SSH host", () => {
+  const remote = validatePlaybook({
+    name: "plan-ssh",
+    hosts: {
+      mem: { role: "memory", ssh: { host: "10.0.0.2" }, memserver: { capacity: "1GiB" } },
+      node: { role: "compute", memoryNode: "mem", cache: "96MiB", bandwidth: "300Mbps" },
+    },
+    apps: [{ name: "kv", host: "node", workload: { kind: "kv", dataset: "64MiB" } }],
+  });
+  const shipped = {
+    runtime: { path: "/d", sha256: "ab".repeat(32), bytes: 95 * 2 ** 20 },
+    bundle: { path: "/b", sha256: "cd".repeat(32), bytes: 1126 * 2 ** 10 },
+  };
+  const text = describePlan(remote, planRun(remote, "r5"), { shipped });
+  const mem = text.slice(text.indexOf("host mem"), text.indexOf("host node"));
+  assert.match(mem, /runtime\/abababababab…\/deno +95\.0MiB/);
+  assert.match(mem, /bundle\/cdcdcdcdcdcd…\/spirit\.js +1\.1MiB/);
+  assert.doesNotMatch(text.slice(text.indexOf("host node")), /spirit\.js/);
+});

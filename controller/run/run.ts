@@ -11,9 +11,10 @@ import type { ComputeHost, Playbook } from "../playbook/types.ts";
 import type { RunEvent } from "../results/types.ts";
 import { RunWriter } from "../results/writer.ts";
 import type { AgentClient } from "./agent_client.ts";
-import { deployRuntime } from "./deploy.ts";
+import { deployRuntime, shippedFor } from "./deploy.ts";
 import { encodeHex } from "./hex.ts";
-import { RUN_INFO_FILE, type RunInfo } from "./down.ts";
+import { createPrivateHostDir } from "./host_dir.ts";
+import { RUN_INFO_FILE, runInfoFor } from "./run_info.ts";
 import { AllocationLoop } from "./epoch.ts";
 import { type LiveView, liveView } from "./live_view.ts";
 import { describePlan, planRun, type RunPlan, toAllocation, withPort } from "./plan.ts";
@@ -79,18 +80,17 @@ export async function runPlaybook(
 ): Promise<RunResult> {
   const plan = planRun(playbook, runIdFor(playbook));
   if (options.dryRun) {
-    console.log(describePlan(playbook, plan));
+    console.log(describePlan(playbook, plan, { shipped: await shippedFor(playbook) }));
     return { runDir: null, epochs: 0, interrupted: false };
   }
   const now = options.now ?? (() => performance.now());
   const sleep = options.sleep ?? abortableSleep;
   const output = options.output ?? "live";
   const writer = await RunWriter.create(playbook);
-  const info: RunInfo = {
-    runId: plan.runId,
-    hostDir: plan.hostDir,
+  const info = runInfoFor(plan.runId, {
+    playbook: playbook.name,
     startedAt: new Date().toISOString(),
-  };
+  });
   await Deno.writeTextFile(`${writer.dir}/${RUN_INFO_FILE}`, JSON.stringify(info, null, 2) + "\n");
   const view = liveView(playbook, { mode: output, runDir: writer.dir });
   const event = (e: Omit<RunEvent, "time">) => {
@@ -204,7 +204,7 @@ class RunSession {
     await settleAll(hosts.map(async (host) => {
       const connector = this.#connector(host.name);
       if (host.ssh !== null) this.#runtimes.set(host.name, await deployRuntime(connector));
-      await connector.exec(["mkdir", "-p", "-m", "700", this.#plan.hostDir]);
+      await createPrivateHostDir(connector, this.#plan.hostDir);
       await connector.exec(["sh", "-c", 'umask 077 && cat > "$1"', "sh", tokenFile], {
         stdin: secret + "\n",
       });

@@ -114,9 +114,11 @@ export class LocalTransport implements RemoteTransport {
     return { ...this.#counters };
   }
 
-  /** @inheritdoc */
+  /** Closes the transport and frees its regions still allocated (as a server does on disconnect). */
   close(): Promise<void> {
     this.#closed = true;
+    for (const id of this.#regions.keys()) this.#pool.free(id);
+    this.#regions.clear();
     return Promise.resolve();
   }
 }

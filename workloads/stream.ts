@@ -4,7 +4,7 @@
  * exceed the cache. One operation is one array element updated.
  * @module
  */
-import type { PageCache } from "../../memserver/client/page_cache.ts";
+import type { PageCache } from "../memserver/client/page_cache.ts";
 import { bulkWrite, type PageRange, type Workload } from "./workload.ts";
 
 /** Options of {@linkcode StreamWorkload}. */

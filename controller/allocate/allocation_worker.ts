@@ -3,8 +3,8 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import type { NodeAllocation } from "./market.ts";
-import { POLICIES } from "./policy.ts";
+import type { NodeAllocation } from "../auction/market.ts";
+import { POLICIES } from "../auction/policy.ts";
 import { type AllocationJob, type AllocationReply, fromData } from "./worker_protocol.ts";
 
 self.onmessage = (event: MessageEvent<AllocationJob>) => {

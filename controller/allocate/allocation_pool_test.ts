@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { AllocationPool } from "./allocation_pool.ts";
-import { generateScenario } from "./generate.ts";
-import { allocateNodes } from "./policy.ts";
-import { validateScenario } from "./scenario.ts";
+import { generateScenario } from "../auction/generate.ts";
+import { allocateNodes } from "../auction/policy.ts";
+import { validateScenario } from "../auction/scenario.ts";
 
 Deno.test("the allocation pool gives the same allocations as allocating on this thread", async () => {
   const markets =

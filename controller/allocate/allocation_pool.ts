@@ -4,8 +4,8 @@
  * used when a cluster has many compute nodes.
  * @module
  */
-import type { NodeAllocation, NodeMarket } from "./market.ts";
-import type { PolicyName } from "./policy.ts";
+import type { NodeAllocation, NodeMarket } from "../auction/market.ts";
+import type { PolicyName } from "../auction/policy.ts";
 import { type AllocationJob, type AllocationReply, toData } from "./worker_protocol.ts";
 
 const WORKER = new URL("./allocation_worker.ts", import.meta.url);

@@ -7,16 +7,20 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { parseDurationMs } from "../common/units.ts";
-import { LocalTransport } from "./client/local_transport.ts";
-import { PageCache } from "./client/page_cache.ts";
-import { connectTcp } from "./client/tcp_transport.ts";
-import { parseHostPort, type RemoteRegion, type RemoteTransport } from "./client/transport.ts";
-import { readTokenFile } from "./command.ts";
-import { MemoryPool } from "./pool.ts";
+import { LocalTransport } from "../memserver/client/local_transport.ts";
+import { PageCache } from "../memserver/client/page_cache.ts";
+import { connectTcp } from "../memserver/client/tcp_transport.ts";
+import {
+  parseHostPort,
+  type RemoteRegion,
+  type RemoteTransport,
+} from "../memserver/client/transport.ts";
+import { readTokenFile } from "../common/token_file.ts";
+import { MemoryPool } from "../memserver/pool.ts";
 // The kv workload gives the MRC overhead a realistic amount of work per access.
-import { KvWorkload } from "../agent/workloads/kv.ts";
-import { WorkloadRunner } from "../agent/workloads/runner.ts";
-import { spawnMemserver } from "./spawn.ts";
+import { KvWorkload } from "./kv.ts";
+import { WorkloadRunner } from "./runner.ts";
+import { spawnMemserver } from "../memserver/spawn.ts";
 
 /** Figures of one random-read run. */
 export interface RandomReadFigures {

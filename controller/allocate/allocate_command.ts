@@ -4,9 +4,9 @@
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { formatTable } from "../../common/table.ts";
-import { type AllocationRun, runEpochs } from "./epochs.ts";
-import { POLICY_NAMES, type PolicyName } from "./policy.ts";
-import { parseScenario, ScenarioError } from "./scenario.ts";
+import { type AllocationRun, runEpochs } from "../auction/epochs.ts";
+import { POLICY_NAMES, type PolicyName } from "../auction/policy.ts";
+import { parseScenario, ScenarioError } from "../auction/scenario.ts";
 
 /** Builds the `allocate` command. */
 export function allocateCommand() {

@@ -6,12 +6,12 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { formatTable } from "../../common/table.ts";
-import { generateScenario, seededRandom } from "./generate.ts";
-import type { NodeAllocation, NodeMarket } from "./market.ts";
-import { buildModel, type ModelSpec } from "./model.ts";
+import { generateScenario, seededRandom } from "../auction/generate.ts";
+import type { NodeAllocation, NodeMarket } from "../auction/market.ts";
+import { buildModel, type ModelSpec } from "../auction/model.ts";
 import { AllocationPool } from "./allocation_pool.ts";
-import { allocateNodes } from "./policy.ts";
-import { validateScenario } from "./scenario.ts";
+import { allocateNodes } from "../auction/policy.ts";
+import { validateScenario } from "../auction/scenario.ts";
 
 /** One benchmark size. */
 export interface AuctionBenchCase {

@@ -3,8 +3,8 @@
  * and builds the result document and control-channel samples.
  * @module
  */
-import type { FarmemSample } from "../../common/farmem_control.ts";
-import type { PageCache } from "../../memserver/client/page_cache.ts";
+import type { FarmemSample } from "../common/farmem_control.ts";
+import type { PageCache } from "../memserver/client/page_cache.ts";
 import type { Workload } from "./workload.ts";
 
 /** The document `spirit workload ... --json` prints. */

@@ -3,9 +3,9 @@
  * not functions), so they cross the worker boundary by structured clone. Pure.
  * @module
  */
-import type { Bundle, MarketApp, NodeAllocation, NodeMarket } from "./market.ts";
-import { buildModel, type ModelSpec } from "./model.ts";
-import type { PolicyName } from "./policy.ts";
+import type { Bundle, MarketApp, NodeAllocation, NodeMarket } from "../auction/market.ts";
+import { buildModel, type ModelSpec } from "../auction/model.ts";
+import type { PolicyName } from "../auction/policy.ts";
 
 /** A node market as plain data. */
 export interface MarketData {

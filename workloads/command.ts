@@ -5,19 +5,19 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import type { FarmemReady } from "../../common/farmem_control.ts";
+import type { FarmemReady } from "../common/farmem_control.ts";
 import {
   formatBytes,
   formatRate,
   parseDurationMs,
   parseRateBytesPerSec,
   parseSizeBytes,
-} from "../../common/units.ts";
-import { connectTransport, type TransportKind } from "../../memserver/client/connect.ts";
-import { PageCache } from "../../memserver/client/page_cache.ts";
-import { parseHostPort } from "../../memserver/client/transport.ts";
-import { readTokenFile } from "../../memserver/command.ts";
-import { readLines } from "../../common/lines.ts";
+} from "../common/units.ts";
+import { connectTransport, type TransportKind } from "../memserver/client/connect.ts";
+import { PageCache } from "../memserver/client/page_cache.ts";
+import { parseHostPort } from "../memserver/client/transport.ts";
+import { readTokenFile } from "../common/token_file.ts";
+import { readLines } from "../common/lines.ts";
 import { serveControl } from "./control.ts";
 import { KvWorkload } from "./kv.ts";
 import { parseSchedule, PhasedWorkload } from "./phased.ts";

@@ -3,7 +3,7 @@
  * lines, answers each with exactly one response line carrying the same id.
  * @module
  */
-import type { FarmemRequest, FarmemResponse } from "../../common/farmem_control.ts";
+import type { FarmemRequest, FarmemResponse } from "../common/farmem_control.ts";
 import type { WorkloadRunner } from "./runner.ts";
 
 /** Parses one request line; throws a RangeError naming what is wrong. */

@@ -3,8 +3,8 @@
  * (kv on the first half of the dataset, stream on the second half).
  * @module
  */
-import type { PageCache } from "../../memserver/client/page_cache.ts";
-import { parseDurationMs } from "../../common/units.ts";
+import type { PageCache } from "../memserver/client/page_cache.ts";
+import { parseDurationMs } from "../common/units.ts";
 import { type KvOptions, KvWorkload } from "./kv.ts";
 import { type StreamOptions, StreamWorkload } from "./stream.ts";
 import type { PageRange, Workload } from "./workload.ts";

@@ -3,7 +3,7 @@
  * cache and advances in steps, each returning the application operations it completed.
  * @module
  */
-import type { PageCache } from "../../memserver/client/page_cache.ts";
+import type { PageCache } from "../memserver/client/page_cache.ts";
 
 /** A range of pages of a cache that one workload owns. */
 export interface PageRange {

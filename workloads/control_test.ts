@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { FarmemResponse } from "../../common/farmem_control.ts";
-import { MemoryPool } from "../../memserver/pool.ts";
-import { LocalTransport } from "../../memserver/client/local_transport.ts";
-import { PageCache } from "../../memserver/client/page_cache.ts";
+import type { FarmemResponse } from "../common/farmem_control.ts";
+import { MemoryPool } from "../memserver/pool.ts";
+import { LocalTransport } from "../memserver/client/local_transport.ts";
+import { PageCache } from "../memserver/client/page_cache.ts";
 import { parseRequest, serveControl } from "./control.ts";
 import { KvWorkload } from "./kv.ts";
 import { WorkloadRunner } from "./runner.ts";

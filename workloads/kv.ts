@@ -4,7 +4,7 @@
  * carries its key, and every read checks it, so lost or misplaced pages are detected.
  * @module
  */
-import type { PageCache } from "../../memserver/client/page_cache.ts";
+import type { PageCache } from "../memserver/client/page_cache.ts";
 import { scatter, seededRandom, Zipf } from "./random.ts";
 import { bulkWrite, type PageRange, type Workload } from "./workload.ts";
 

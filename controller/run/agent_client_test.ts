@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import type { AgentEvent } from "../../agent/protocol.ts";
+import { MalformedReplyError } from "../../common/reply.ts";
+import type { ProcessStatus, RemoteProcess } from "../connectors/types.ts";
+import { AgentClient, AgentRequestError } from "./agent_client.ts";
+
+const ATTACHED = {
+  event: "attached",
+  protocolVersion: 1,
+  agentVersion: "0.1.0",
+  daemonPid: 42,
+  daemonStartedAtMs: 0,
+  apps: [],
+};
+
+/** A fake agent session: answers each request line with `answer(request)` (raw text lines). */
+function fakeAgent(
+  answer: (request: { id: number; op: string }) => string[],
+  first: string = JSON.stringify(ATTACHED),
+): RemoteProcess {
+  let out!: ReadableStreamDefaultController<Uint8Array>;
+  let resolveStatus!: (status: ProcessStatus) => void;
+  const status = new Promise<ProcessStatus>((resolve) => resolveStatus = resolve);
+  const encoder = new TextEncoder();
+  const send = (line: string) => out.enqueue(encoder.encode(line + "\n"));
+  const stdout = new ReadableStream<Uint8Array>({
+    start(controller) {
+      out = controller;
+      send(first);
+    },
+  });
+  const end = () => {
+    out.close();
+    resolveStatus({ code: 0, signal: null });
+  };
+  const stdin = new WritableStream<Uint8Array>({
+    write(chunk) {
+      for (const line of new TextDecoder().decode(chunk).split("\n")) {
+        if (line.trim() === "") continue;
+        for (const reply of answer(JSON.parse(line))) send(reply);
+      }
+    },
+    close: end,
+  });
+  return {
+    stdin,
+    stdout,
+    stderr: new ReadableStream({ start: (c) => c.close() }),
+    status,
+    kill: () => {
+      end();
+      return Promise.resolve();
+    },
+  };
+}
+
+const hello = (id: number) =>
+  JSON.stringify({
+    id,
+    ok: true,
+    result: { protocolVersion: 1, agentVersion: "0.1.0", daemonPid: 42 },
+  });
+
+Deno.test("AgentClient refuses a malformed attached line, naming the field", async () => {
+  const process = fakeAgent(() => [], JSON.stringify({ ...ATTACHED, apps: "none" }));
+  await assert.rejects(
+    AgentClient.attach("cn1", process),
+    (error: unknown) =>
+      error instanceof MalformedReplyError && error.field === "apps" &&
+      /"attached" line from the agent on cn1: apps:/.test(error.message),
+  );
+  await process.stdin.close();
+});
+
+Deno.test("AgentClient rejects a malformed result, naming the field, never casting it", async () => {
+  const process = fakeAgent((request) => {
+    if (request.op === "hello") return [hello(request.id)];
+    return [
+      JSON.stringify({ id: request.id, ok: true, result: { samples: [{ seq: "x" }], lastSeq: 1 } }),
+    ];
+  });
+  const agent = await AgentClient.attach("cn1", process);
+  await assert.rejects(
+    agent.samples(),
+    (error: unknown) =>
+      error instanceof MalformedReplyError && error.field === "samples[0].seq" &&
+      /reply to samples from the agent on cn1/.test(error.message),
+  );
+  await agent.close();
+});
+
+Deno.test("AgentClient still reports an agent's error answer as an AgentRequestError", async () => {
+  const process = fakeAgent((request) =>
+    request.op === "hello" ? [hello(request.id)] : [
+      JSON.stringify({
+        id: request.id,
+        ok: false,
+        error: { code: "unknown-app", message: 'No app with id "x"' },
+      }),
+    ]
+  );
+  const agent = await AgentClient.attach("cn1", process);
+  await assert.rejects(
+    agent.setAllocation("x", { cacheBytes: 1, bandwidthBytesPerSec: 1 }),
+    (error: unknown) => error instanceof AgentRequestError && error.code === "unknown-app",
+  );
+  await agent.close();
+});
+
+Deno.test("AgentClient turns a malformed event into a warning event", async () => {
+  // The second request (after attach's hello) is answered with a malformed event first.
+  const process = fakeAgent((request) =>
+    request.id === 1
+      ? [hello(request.id)]
+      : [JSON.stringify({ event: "app-exited", appId: "kv" }), hello(request.id)]
+  );
+  const events: AgentEvent[] = [];
+  const agent = await AgentClient.attach("cn1", process);
+  agent.onEvent((event) => events.push(event));
+  await agent.request({ op: "hello", protocolVersion: 1 });
+  await agent.close();
+  assert.equal(events.length, 1);
+  const [warning] = events;
+  assert.equal(warning?.event, "warning");
+  assert.match(
+    warning?.event === "warning" ? warning.message : "",
+    /Malformed event from the agent on cn1: exit:/,
+  );
+});

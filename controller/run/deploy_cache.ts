@@ -1,0 +1,103 @@
+/**
+ * Spirit's cache on a host (pure data): what is shipped, how many entries are kept, and the
+ * shell script deploy.ts runs there to find, check, verify and prune the cache in one round
+ * trip (POSIX sh plus `stat -c`, `sha256sum` or `openssl dgst`, `ls -t`, `grep -E`).
+ *
+ * Layout: `<root>/runtime/<sha256 of deno>/deno` and `<root>/bundle/<sha256 of bundle>/spirit.js`,
+ * where `<root>` is `$XDG_CACHE_HOME/spirit`, else `$HOME/.cache/spirit`, else (neither set)
+ * `$TMPDIR/spirit-cache-<uid>` (`/tmp` without TMPDIR). The root must be a directory owned by
+ * the user, not a symbolic link (it is made mode 0700); its parent must belong to the user or
+ * root and, when others may write to it, carry the sticky bit. Otherwise the script refuses,
+ * naming the path.
+ *
+ * Arguments: `$1` mode (`probe` before copying, `finish` after: informational), `$2` runtime
+ * sha256, `$3` bundle sha256, `$4`/`$5` whether to hash the runtime/bundle (1) or take them as
+ * verified (0), `$6`/`$7` how many runtime/bundle entries to keep. Output: tab-separated lines
+ * `refuse <message>` (then nothing else), or `root <dir>`, `runtime ok|missing|bad <sha256>`,
+ * `bundle ...` and, once both are verified, `pruned <dir>` for each old entry removed (the
+ * entries in use are touched first, so they are the most recent; entries of the first layout,
+ * `<root>/<16 hex digits>/`, once unchanged for two days). A file whose content does not
+ * match its hash is deleted.
+ * @module
+ */
+
+/** Runtimes (Deno binaries, ~95 MB each) kept in a host's cache: the most recently used. */
+export const KEEP_RUNTIMES = 3;
+/** Host bundles (~1 MB each) kept in a host's cache: the most recently used. */
+export const KEEP_BUNDLES = 10;
+
+/** One local file to ship, with its content hash. */
+export interface Artifact {
+  path: string;
+  /** Lower-case hex sha256 of the content. */
+  sha256: string;
+  bytes: number;
+}
+
+/** The runtime and bundle to ship. */
+export interface Artifacts {
+  runtime: Artifact;
+  bundle: Artifact;
+}
+
+/** The script; see the module documentation for its arguments and output. */
+export const DEPLOY_CACHE_SCRIPT = String.raw`
+umask 077
+uid=$(id -u)
+refuse() { printf 'refuse\t%s\n' "$1"; exit 0; }
+case $XDG_CACHE_HOME in
+  /*) base=$XDG_CACHE_HOME; root=$base/spirit ;;
+  *) case $HOME in
+    /*) base=$HOME/.cache; root=$base/spirit ;;
+    *) base=$TMPDIR; [ -n "$base" ] || base=/tmp; root=$base/spirit-cache-$uid ;;
+  esac ;;
+esac
+mkdir -p -- "$base" 2>/dev/null || refuse "cannot create $base"
+owner=$(stat -L -c '%u' -- "$base"); mode=$(stat -L -c '%a' -- "$base")
+if [ "$owner" != "$uid" ] && [ "$owner" != 0 ]; then
+  refuse "$base is owned by uid $owner (expected uid $uid or root)"
+fi
+if [ $(( 0$mode & 022 )) -ne 0 ] && [ $(( 0$mode & 01000 )) -eq 0 ]; then
+  refuse "$base has mode 0$mode: others may write to it and it has no sticky bit"
+fi
+mkdir -m 700 -- "$root" 2>/dev/null
+if [ -L "$root" ]; then refuse "$root is a symbolic link"; fi
+if [ ! -d "$root" ]; then refuse "$root is not a directory"; fi
+owner=$(stat -c '%u' -- "$root")
+if [ "$owner" != "$uid" ]; then refuse "$root is owned by uid $owner, not by uid $uid"; fi
+chmod 700 -- "$root" || refuse "cannot make $root private (chmod 700)"
+runtime_dir=$root/runtime/$2
+bundle_dir=$root/bundle/$3
+mkdir -p -- "$runtime_dir" "$bundle_dir" || refuse "cannot create cache entries under $root"
+digest() {
+  if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r -- "$1"
+  else sha256sum -- "$1"; fi | { read -r sum rest; printf '%s' "$sum"; }
+}
+verify() {
+  if [ "$3" = 0 ]; then printf 'ok'; return; fi
+  if [ -L "$1" ] || [ ! -f "$1" ]; then rm -f -- "$1"; printf 'missing'; return; fi
+  sum=$(digest "$1")
+  if [ "$sum" = "$2" ]; then printf 'ok'; else rm -f -- "$1"; printf 'bad\t%s' "$sum"; fi
+}
+runtime=$(verify "$runtime_dir/deno" "$2" "$4")
+bundle=$(verify "$bundle_dir/spirit.js" "$3" "$5")
+printf 'root\t%s\nruntime\t%s\nbundle\t%s\n' "$root" "$runtime" "$bundle"
+if [ "$runtime" != ok ] || [ "$bundle" != ok ]; then exit 0; fi
+chmod u+x -- "$runtime_dir/deno"
+touch -c -- "$runtime_dir" "$bundle_dir"
+prune() {
+  ls -1t -- "$1" | grep -E '^[0-9a-f]{64}$' | tail -n +$(( $2 + 1 )) | while read -r entry; do
+    rm -rf -- "$1/$entry" && printf 'pruned\t%s\n' "$1/$entry"
+  done
+}
+prune "$root/runtime" "$6"
+prune "$root/bundle" "$7"
+# Entries of the first layout (one directory per combined hash, 16 hex digits), unchanged for
+# two days or more (find -mtime +1): a run of an older spirit may still use a recent one.
+ls -1 -- "$root" | grep -E '^[0-9a-f]{16}$' | while read -r old; do
+  if [ -n "$(find "$root/$old" -maxdepth 0 -mtime +1)" ]; then
+    rm -rf -- "$root/$old" && printf 'pruned\t%s\n' "$root/$old"
+  fi
+done
+exit 0
+`;
