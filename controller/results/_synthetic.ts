@@ -8,7 +8,7 @@ import type { EpochRecord } from "./types.ts";
 /** `count` epochs (the first `warmup` of them warm-up) of a two-app run. */
 export function syntheticEpochs(
   count: number,
-  options: { warmup?: number; policy?: string } = {},
+  options: { warmup?: number; policy?: string; prices?: boolean } = {},
 ): EpochRecord[] {
   const start = Date.parse("2026-01-01T00:00:00Z");
   return Array.from({ length: count }, (_, epoch) => {
@@ -48,7 +48,9 @@ export function syntheticEpochs(
         host: "cn1",
         cacheMiB: 512,
         bandwidthMbps: 1000,
-        prices: { cache: 0.5 + shift / 1000, bandwidth: 0.5 - shift / 1000 },
+        prices: options.prices === false
+          ? null
+          : { cache: 0.5 + shift / 1000, bandwidth: 0.5 - shift / 1000 },
         auctionMs: 0.4,
         iterations: 12,
         converged: true,

@@ -52,9 +52,10 @@ export async function rebuildReport(
 ): Promise<RebuildResult> {
   const epochs = await readEpochs(runDir);
   const playbookText = await readOptional(join(runDir, RUN_FILES.playbook));
-  const playbookName = playbookText === null
-    ? basename(runDir)
-    : String((JSON.parse(playbookText) as { name?: unknown }).name ?? basename(runDir));
+  const playbook = playbookText === null
+    ? null
+    : JSON.parse(playbookText) as { name?: unknown; apps?: unknown };
+  const playbookName = String(playbook?.name ?? basename(runDir));
   const eventsText = await readOptional(join(runDir, RUN_FILES.events));
   let baselineOpsPerSec: Record<string, number> | undefined;
   if (options.baselineRunDir !== undefined) {
@@ -73,6 +74,7 @@ export async function rebuildReport(
     summary,
     records: epochs.records,
     events: eventsText === null ? [] : parseEvents(eventsText),
+    playbook,
     libraries: await loadChartLibraries(),
   });
   const summaryPath = join(runDir, RUN_FILES.summary);
