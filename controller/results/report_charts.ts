@@ -188,7 +188,7 @@ function onTimeline(
 }
 
 /** A reference line across the chart at `y`. */
-function horizontalRule(y: number): object {
+export function horizontalRule(y: number): object {
   return {
     data: { values: [{ y }] },
     mark: { type: "rule", color: "#222" },

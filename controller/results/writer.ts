@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import type { Playbook } from "../playbook/types.ts";
+import { csvLine } from "./csv.ts";
 import { RUN_FILES } from "./read.ts";
 import { rebuildReport, type RebuildResult } from "./rebuild.ts";
 import type { EpochRecord, RunEvent } from "./types.ts";
@@ -28,15 +29,10 @@ export const APPS_CSV_COLUMNS = [
   "remoteWriteMbps",
 ] as const;
 
-function csvField(value: string | number | null | undefined): string {
-  const text = value === null || value === undefined ? "" : String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
 /** The CSV rows (no header) of one epoch record. */
 export function csvRows(record: EpochRecord): string {
   return record.apps.map((a) =>
-    [
+    csvLine([
       record.epoch,
       record.time,
       record.phase,
@@ -49,7 +45,7 @@ export function csvRows(record: EpochRecord): string {
       a.used.cacheMiB,
       a.used.remoteReadMbps,
       a.used.remoteWriteMbps,
-    ].map(csvField).join(",") + "\n"
+    ])
   ).join("");
 }
 
