@@ -112,6 +112,14 @@ export interface RunEvent {
   details?: Record<string, unknown>;
 }
 
+/** What receives a run's records as they are written (see `RunWriterOptions.sinks`). */
+export interface RecordSink {
+  /** One epoch, after it was appended to epochs.jsonl. */
+  epoch(record: EpochRecord): void;
+  /** One event, after it was appended to events.jsonl. */
+  event(event: RunEvent): void;
+}
+
 /** Per-app figures of summary.json. */
 export interface AppSummary {
   name: string;
