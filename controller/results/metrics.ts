@@ -8,6 +8,7 @@
  * @module
  */
 import { BYTES_PER_MIB, BYTES_PER_SEC_PER_MBPS } from "../../common/units.ts";
+import { appRecordExtras } from "./record_extras.ts";
 import { encodeExposition, type MetricFamily, type MetricSample } from "./prometheus.ts";
 import type { EpochRecord, RecordSink, RunEvent } from "./types.ts";
 
@@ -85,7 +86,11 @@ export class RunMetrics implements RecordSink {
     this.#events.set(event.kind, (this.#events.get(event.kind) ?? 0) + 1);
     if (!FAULT_KINDS.has(event.kind)) return;
     const named = event.details?.fault;
-    const kind = typeof named === "string" && named !== "" ? named : event.kind;
+    const kind = typeof named === "string" && named !== ""
+      ? named
+      : event.app !== undefined && event.details?.exit !== undefined
+      ? "app-crash"
+      : event.kind;
     this.#faults.set(kind, (this.#faults.get(kind) ?? 0) + 1);
   }
 
@@ -175,6 +180,16 @@ export class RunMetrics implements RecordSink {
         samples(apps, (a) => ({ ...app(a), kind: String(a.model) }), () => 1),
       ),
       gauge(
+        "spirit_app_allocation_applied",
+        "1 when the allocation the policy asked for is the one in force, 0 when it could not be applied.",
+        samples(apps, app, (a) => appRecordExtras(a).requested === null ? 1 : 0),
+      ),
+      gauge(
+        "spirit_app_up",
+        "1 when the app was running at the end of the latest epoch, 0 when it was down.",
+        samples(apps, app, (a) => appRecordExtras(a).down === null ? 1 : 0),
+      ),
+      gauge(
         "spirit_app_limit_enforced",
         "1 when the app's limit on the resource could be enforced, else 0.",
         apps.flatMap((a) =>
@@ -258,7 +273,7 @@ export class RunMetrics implements RecordSink {
       counter("spirit_events_total", "Run events by kind.", this.#events, "kind"),
       counter(
         "spirit_faults_total",
-        "Faults and gaps by kind (the event's details.fault when it names one, else fault or gap).",
+        "Faults and gaps by kind (details.fault when the event names one, app-crash for an app that crashed, else fault or gap).",
         this.#faults,
         "kind",
       ),

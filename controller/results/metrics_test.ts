@@ -106,13 +106,20 @@ Deno.test("RunMetrics counts events by kind and faults by their named kind", () 
   metrics.event({ time, kind: "fault", message: "y", details: { fault: "agent-lost" } });
   metrics.event({ time, kind: "fault", message: "z" });
   metrics.event({ time, kind: "gap", message: "no sample" });
+  metrics.event({
+    time,
+    kind: "fault",
+    app: "kv",
+    message: "app crashed (signal SIGKILL)",
+    details: { exit: { code: null, signal: "SIGKILL" } },
+  });
   metrics.event({ time, kind: "restart", message: "agent" });
   const parsed = families();
-  assert.equal(sampleValue(parsed, "spirit_events_total", { kind: "fault" }), 3);
+  assert.equal(sampleValue(parsed, "spirit_events_total", { kind: "fault" }), 4);
   assert.equal(sampleValue(parsed, "spirit_events_total", { kind: "restart" }), 1);
   assert.deepEqual(
     parsed.get("spirit_faults_total")?.samples.map((s) => [s.labels.kind, s.value]),
-    [["agent-lost", 2], ["fault", 1], ["gap", 1]],
+    [["agent-lost", 2], ["fault", 1], ["gap", 1], ["app-crash", 1]],
   );
 });
 
@@ -124,4 +131,18 @@ Deno.test("RunMetrics escapes hostile app names in labels", () => {
     sampleValue(families, "spirit_app_cache_allocated_bytes", { app: 'k"v\\\n}' }),
     256 * MiB,
   );
+});
+
+Deno.test("RunMetrics shows whether each app's allocation was applied and the app was up", () => {
+  const records = syntheticEpochs(1);
+  Object.assign(records[0]!.apps[1]!, {
+    requested: { cacheMiB: 300, bandwidthMbps: 400 },
+    notApplied: "enforcement failed",
+    down: "crashed",
+  });
+  const families = fed(records).families();
+  assert.equal(sampleValue(families, "spirit_app_allocation_applied", { app: "kv" }), 1);
+  assert.equal(sampleValue(families, "spirit_app_allocation_applied", { app: "scan" }), 0);
+  assert.equal(sampleValue(families, "spirit_app_up", { app: "kv" }), 1);
+  assert.equal(sampleValue(families, "spirit_app_up", { app: "scan" }), 0);
 });

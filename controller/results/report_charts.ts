@@ -7,6 +7,7 @@
  * @module
  */
 import { relativeError } from "../estimator/prediction.ts";
+import { appRecordExtras } from "./record_extras.ts";
 import {
   MARKER_CATEGORIES,
   type MarkerCategory,
@@ -220,7 +221,15 @@ function nodesChart(input: ChartInput, line: Timeline, colours: ReturnType<typeo
         let allocated = 0;
         for (const a of apps) {
           allocated += a[resource.key];
-          stacked.push({ seconds, app: a.name, amount: a[resource.key], order: 0 });
+          const extras = appRecordExtras(a);
+          stacked.push({
+            seconds,
+            app: a.name,
+            amount: a[resource.key],
+            order: 0,
+            requested: extras.requested?.[resource.key] ?? null,
+            notApplied: extras.notApplied,
+          });
         }
         const idle = Math.max(0, node[resource.key] - allocated);
         stacked.push({ seconds, app: IDLE, amount: idle, order: 1 });
@@ -335,6 +344,7 @@ export function chartSpecs(input: ChartInput): Chart[] {
             series,
             opsPerSec: ops,
             model: a.model,
+            down: appRecordExtras(a).down,
           }]
           : []
       )
@@ -437,6 +447,7 @@ export function chartSpecs(input: ChartInput): Chart[] {
               { field: "series" },
               { field: "opsPerSec", title: "ops/s", format: ",.0f" },
               { field: "model" },
+              { field: "down" },
             ],
           },
         }],

@@ -63,14 +63,15 @@ Deno.test("renderReport lists marked events and leaves out the others", async ()
     { time: "2026-01-01T00:00:08Z", kind: "start", message: "run started" },
     {
       time: "2026-01-01T00:00:09Z",
-      kind: "exit",
+      kind: "stop",
       app: "scan",
-      message: "app exited with status 1",
+      message: "app exited by itself (exit status 0)",
+      details: { exit: { code: 0, signal: null } },
     },
   ]);
   const events = html.slice(html.indexOf("<h2>Events</h2>"));
   assert.match(events, /phase \(kv\): phase kv -&#62; stream/);
-  assert.match(events, /exit \(scan\): app exited with status 1/);
+  assert.match(events, /stop \(scan\): app exited by itself \(exit status 0\)/);
   assert.doesNotMatch(events, /run started/);
 });
 

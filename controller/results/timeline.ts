@@ -1,7 +1,7 @@
 /**
  * The run's time axis: where events (faults, restarts, gaps, phase changes, app exits) fall
- * relative to the run's start, constructors for the phase-change and app-exit events, and the
- * phase changes of a run from its events or from its phased workloads' schedules. Pure.
+ * relative to the run's start, the constructor of the phase-change event, and the phase changes
+ * of a run from its events or from its phased workloads' schedules. Pure.
  * @module
  */
 import type { EpochRecord, RunEvent } from "./types.ts";
@@ -31,42 +31,23 @@ export function phaseChangeEvent(
   };
 }
 
-/** The event recording that `app` ended by itself (exit code or signal, when known). */
-export function appExitEvent(
-  app: string,
-  exit: { code?: number | null; signal?: string | null; host?: string },
-): UntimedEvent {
-  const how = exit.signal ? `killed by ${exit.signal}` : `exited with status ${exit.code ?? "?"}`;
-  return {
-    kind: "exit",
-    app,
-    ...(exit.host === undefined ? {} : { host: exit.host }),
-    message: `app ${how}`,
-    details: {
-      ...(exit.code === undefined ? {} : { code: exit.code }),
-      ...(exit.signal === undefined ? {} : { signal: exit.signal }),
-    },
-  };
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
- * The marker category of an event, or null when it is not marked. Read defensively: a
- * `details.phaseChange` object also counts as a phase change, and `details.exit` on an event
- * about an app as an exit.
+ * The marker category of an event, or null when it is not marked. An app that ended is an
+ * event about the app with `details.exit` (the run records a crash as a `fault`, which stays a
+ * fault, and an app that exited by itself as a `stop`, which becomes an exit). Read
+ * defensively: a `details.phaseChange` object also counts as a phase change.
  */
 export function eventCategory(event: RunEvent): MarkerCategory | null {
   const details = isRecord(event.details) ? event.details : {};
   if (event.kind === "phase" || isRecord(details.phaseChange)) return "phase";
-  if (event.kind === "exit" || (event.app !== undefined && details.exit !== undefined)) {
-    return "exit";
-  }
   if (event.kind === "fault" || event.kind === "restart" || event.kind === "gap") {
     return event.kind;
   }
+  if (event.app !== undefined && details.exit !== undefined) return "exit";
   return null;
 }
 

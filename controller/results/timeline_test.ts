@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { syntheticEpochs } from "./_synthetic.ts";
 import {
-  appExitEvent,
   eventCategory,
   phaseChangeEvent,
   phaseChanges,
@@ -12,7 +11,7 @@ import type { RunEvent } from "./types.ts";
 
 const at = (seconds: number) => new Date(Date.parse("2026-01-01T00:00:00Z") + seconds * 1000);
 
-Deno.test("phaseChangeEvent and appExitEvent build the documented event shapes", () => {
+Deno.test("phaseChangeEvent builds the documented event shape", () => {
   assert.deepEqual(phaseChangeEvent("ph", { from: "kv", to: "stream", host: "cn1" }), {
     kind: "phase",
     app: "ph",
@@ -20,13 +19,7 @@ Deno.test("phaseChangeEvent and appExitEvent build the documented event shapes",
     message: "phase kv -> stream",
     details: { to: "stream", from: "kv" },
   });
-  assert.deepEqual(appExitEvent("kv", { code: 3 }), {
-    kind: "exit",
-    app: "kv",
-    message: "app exited with status 3",
-    details: { code: 3 },
-  });
-  assert.equal(appExitEvent("kv", { signal: "SIGKILL" }).message, "app killed by SIGKILL");
+  assert.deepEqual(phaseChangeEvent("ph", { to: "kv" }).details, { to: "kv" });
 });
 
 Deno.test("eventCategory marks faults, restarts, gaps, phases and exits, not the rest", () => {
@@ -37,17 +30,18 @@ Deno.test("eventCategory marks faults, restarts, gaps, phases and exits, not the
     ...extra,
   });
   assert.deepEqual(
-    [e("fault"), e("restart"), e("gap"), e("phase"), e("exit"), e("start"), e("warning")].map(
-      eventCategory,
-    ),
-    ["fault", "restart", "gap", "phase", "exit", null, null],
+    [e("fault"), e("restart"), e("gap"), e("phase"), e("start"), e("warning")].map(eventCategory),
+    ["fault", "restart", "gap", "phase", null, null],
   );
   assert.equal(
     eventCategory(e("info", { details: { phaseChange: { app: "a", to: "kv" } } })),
     "phase",
   );
-  assert.equal(eventCategory(e("stop", { app: "a", details: { exit: { code: 0 } } })), "exit");
-  assert.equal(eventCategory(e("stop", { details: { exit: { code: 0 } } })), null);
+  const exit = { exit: { code: 0, signal: null } };
+  assert.equal(eventCategory(e("stop", { app: "a", details: exit })), "exit");
+  assert.equal(eventCategory(e("stop", { details: exit })), null, "not about an app");
+  const crash = { exit: { code: null, signal: "SIGKILL" } };
+  assert.equal(eventCategory(e("fault", { app: "a", details: crash })), "fault", "a crash");
 });
 
 Deno.test("runStartMs is the first record's time minus its elapsed time", () => {

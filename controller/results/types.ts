@@ -90,16 +90,15 @@ export const RUN_EVENT_KINDS = [
   "warning",
   "info",
   "phase",
-  "exit",
 ] as const;
 
 /**
- * One line of events.jsonl: starts, stops, faults, restarts, gaps, phase changes, app exits.
+ * One line of events.jsonl: starts, stops, faults, restarts, gaps, warnings, phase changes.
  *
  * - A phase change of an app: `{ kind: "phase", app, host?, message, details: { to, from? } }`
  *   (`to`, `from`: the phase names, e.g. "kv", "stream"); see `phaseChangeEvent`.
- * - An app that ended by itself: `{ kind: "exit", app, host?, message, details?: { code?,
- *   signal? } }`; see `appExitEvent`.
+ * - An app that ended: an event about the app with `details.exit` (the agent's exit: `{ code,
+ *   signal }`), of kind `fault` when it crashed and `stop` when it exited by itself.
  * - `details.fault` (a short slug such as "agent-lost" or "memserver-exited") names the kind
  *   of a fault for the live metrics; without it a fault counts under its event kind.
  */
