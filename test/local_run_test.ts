@@ -3,28 +3,10 @@ import { validatePlaybook } from "../controller/playbook/validate.ts";
 import { readEpochs } from "../controller/results/read.ts";
 import { runPlaybook } from "../controller/run/run.ts";
 import { readLines } from "../common/lines.ts";
+import { tinySpec } from "./fixtures/tiny_playbook.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const FAKE_WORKLOAD = new URL("./fixtures/fake_farmem_workload.ts", import.meta.url).pathname;
-
-function tinySpec(output: string, policy = "symbiosis") {
-  return {
-    name: "tiny",
-    hosts: {
-      mem: { role: "memory", memserver: { capacity: "64MiB", transport: "tcp", port: 0 } },
-      node: { role: "compute", memoryNode: "mem", cache: "8MiB", bandwidth: "80Mbps" },
-    },
-    apps: [
-      { name: "kv", host: "node", workload: { kind: "kv", dataset: "16MiB", zipf: 0.99 } },
-      { name: "scan", host: "node", workload: { kind: "stream", dataset: "16MiB" } },
-    ],
-    policy,
-    epoch: "1s",
-    warmup: "2s",
-    duration: "6s",
-    output,
-  };
-}
 
 function tinyPlaybook(output: string, policy = "symbiosis") {
   return validatePlaybook(tinySpec(output, policy));

@@ -5,10 +5,10 @@
  */
 import { basename, join } from "node:path";
 import { loadChartLibraries } from "./chart_libraries.ts";
-import { readEpochs, RUN_FILES } from "./read.ts";
+import { readEpochs, readEvents, readPlaybookJson, RUN_FILES } from "./read.ts";
 import { renderReport } from "./report.ts";
 import { summarise } from "./summary.ts";
-import type { RunEvent, RunSummary } from "./types.ts";
+import type { RunSummary } from "./types.ts";
 
 /** What a rebuild produced. */
 export interface RebuildResult {
@@ -17,28 +17,6 @@ export interface RebuildResult {
   reportPath: string;
   /** 1-based line number of a skipped truncated last line of epochs.jsonl. */
   truncatedLine?: number;
-}
-
-async function readOptional(path: string): Promise<string | null> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
-}
-
-/** Events of events.jsonl; a truncated last line is skipped. */
-export function parseEvents(text: string): RunEvent[] {
-  const lines = text.split("\n").filter((l) => l.trim() !== "");
-  return lines.flatMap((line, i) => {
-    try {
-      return [JSON.parse(line) as RunEvent];
-    } catch (error) {
-      if (i === lines.length - 1) return [];
-      throw new SyntaxError(`events.jsonl:${i + 1}: ${(error as Error).message}`);
-    }
-  });
 }
 
 /**
@@ -51,11 +29,9 @@ export async function rebuildReport(
   options: { baselineRunDir?: string } = {},
 ): Promise<RebuildResult> {
   const epochs = await readEpochs(runDir);
-  const playbookText = await readOptional(join(runDir, RUN_FILES.playbook));
-  const playbookName = playbookText === null
-    ? basename(runDir)
-    : String((JSON.parse(playbookText) as { name?: unknown }).name ?? basename(runDir));
-  const eventsText = await readOptional(join(runDir, RUN_FILES.events));
+  const playbook = await readPlaybookJson(runDir);
+  const playbookName = String(playbook?.name ?? basename(runDir));
+  const events = await readEvents(runDir);
   let baselineOpsPerSec: Record<string, number> | undefined;
   if (options.baselineRunDir !== undefined) {
     const baselinePath = join(options.baselineRunDir, RUN_FILES.summary);
@@ -72,7 +48,8 @@ export async function rebuildReport(
   const html = renderReport({
     summary,
     records: epochs.records,
-    events: eventsText === null ? [] : parseEvents(eventsText),
+    events,
+    playbook,
     libraries: await loadChartLibraries(),
   });
   const summaryPath = join(runDir, RUN_FILES.summary);

@@ -1,15 +1,18 @@
 import assert from "node:assert/strict";
 import { syntheticEpochs } from "./_synthetic.ts";
 import { loadChartLibraries } from "./chart_libraries.ts";
-import { CHART_IDS, chartMarkers, chartSpecs, renderReport } from "./report.ts";
+import { CHART_IDS, renderReport } from "./report.ts";
 import { summarise } from "./summary.ts";
+import type { RunEvent } from "./types.ts";
 
-async function report(): Promise<string> {
-  const records = syntheticEpochs(6);
+async function report(
+  records = syntheticEpochs(6),
+  events: RunEvent[] = [],
+): Promise<string> {
   return renderReport({
     summary: summarise(records, { playbook: "p<&>" }),
     records,
-    events: [],
+    events,
     libraries: await loadChartLibraries(),
   });
 }
@@ -47,26 +50,35 @@ Deno.test("renderReport has a container for every chart and escapes text", async
   assert.match(html, /spirit run: p&#60;&#38;&#62;/);
 });
 
-Deno.test("chartSpecs fold observed and predicted throughput and list prices per resource", () => {
-  const specs = chartSpecs(syntheticEpochs(3)) as Record<string, { data: { values: unknown[] } }>;
-  assert.equal(specs["chart-throughput"]?.data.values.length, 6);
-  assert.equal(specs["chart-prices"]?.data.values.length, 6);
+Deno.test("renderReport replaces a chart without data by a note saying why", async () => {
+  const html = await report(syntheticEpochs(4, { policy: "static", prices: false }));
+  assert.doesNotMatch(html, /id="chart-prices"/);
+  assert.match(html, /data-chart="chart-prices">No prices: this policy has none\./);
+  assert.doesNotMatch(html, /"chart-prices":/);
 });
 
-Deno.test("chartSpecs mark the warm-up span and faults as extra layers", () => {
-  const records = syntheticEpochs(4, { warmup: 2 });
-  const events = [{
-    time: "2026-01-01T00:00:12.500Z",
-    kind: "fault" as const,
-    app: "kv",
-    message: "died",
-  }];
-  assert.deepEqual(chartMarkers(records, events), {
-    warmupEndSeconds: 10,
-    faults: [{ seconds: 12.5, label: "fault kv: died" }],
-  });
-  const specs = chartSpecs(records, events) as Record<string, { layer?: unknown[] }>;
-  assert.equal(specs["chart-cache"]?.layer?.length, 3);
-  const plain = chartSpecs(syntheticEpochs(2)) as Record<string, { layer?: unknown[] }>;
-  assert.equal(plain["chart-cache"]?.layer, undefined);
+Deno.test("renderReport lists marked events and leaves out the others", async () => {
+  const html = await report(syntheticEpochs(4), [
+    { time: "2026-01-01T00:00:07Z", kind: "phase", app: "kv", message: "phase kv -> stream" },
+    { time: "2026-01-01T00:00:08Z", kind: "start", message: "run started" },
+    {
+      time: "2026-01-01T00:00:09Z",
+      kind: "stop",
+      app: "scan",
+      message: "app exited by itself (exit status 0)",
+      details: { exit: { code: 0, signal: null } },
+    },
+  ]);
+  const events = html.slice(html.indexOf("<h2>Events</h2>"));
+  assert.match(events, /phase \(kv\): phase kv -&#62; stream/);
+  assert.match(events, /stop \(scan\): app exited by itself \(exit status 0\)/);
+  assert.doesNotMatch(events, /run started/);
+});
+
+Deno.test("renderReport states the reference of the relative throughput", async () => {
+  const html = await report();
+  assert.match(
+    html,
+    /data-chart="chart-relative">Reference: the model&#39;s prediction at the equal split/,
+  );
 });

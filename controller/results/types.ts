@@ -28,8 +28,12 @@ export interface AppEpochRecord {
   };
   /** The model's prediction for this allocation; null while the app has no model yet. */
   predictedOpsPerSec: number | null;
-  /** Where the prediction came from: a fitted model kind, or the equal split without one. */
-  model: "mrc" | "constant" | "grid" | "equal-split";
+  /**
+   * Where the prediction came from: a fitted model kind, the equal split without one, or
+   * `unknown` for an app whose traffic cannot be measured. Readers treat other strings as
+   * further kinds.
+   */
+  model: "mrc" | "constant" | "grid" | "equal-split" | "unknown";
   /** The fitted model itself (mrc curve and parameters), when one exists. */
   modelSpec?: import("../auction/model.ts").ModelSpec;
   /** The model's prediction at the equal split (the static baseline), when a model exists. */
@@ -76,14 +80,43 @@ export interface EpochRecord {
   };
 }
 
-/** One line of events.jsonl: starts, stops, faults, restarts, gaps. */
+/** Kinds of run event. */
+export const RUN_EVENT_KINDS = [
+  "start",
+  "stop",
+  "fault",
+  "restart",
+  "gap",
+  "warning",
+  "info",
+  "phase",
+] as const;
+
+/**
+ * One line of events.jsonl: starts, stops, faults, restarts, gaps, warnings, phase changes.
+ *
+ * - A phase change of an app: `{ kind: "phase", app, host?, message, details: { to, from? } }`
+ *   (`to`, `from`: the phase names, e.g. "kv", "stream"); see `phaseChangeEvent`.
+ * - An app that ended: an event about the app with `details.exit` (the agent's exit: `{ code,
+ *   signal }`), of kind `fault` when it crashed and `stop` when it exited by itself.
+ * - `details.fault` (a short slug such as "agent-lost" or "memserver-exited") names the kind
+ *   of a fault for the live metrics; without it a fault counts under its event kind.
+ */
 export interface RunEvent {
   time: string;
-  kind: "start" | "stop" | "fault" | "restart" | "gap" | "warning" | "info";
+  kind: typeof RUN_EVENT_KINDS[number];
   message: string;
   host?: string;
   app?: string;
   details?: Record<string, unknown>;
+}
+
+/** What receives a run's records as they are written (see `RunWriterOptions.sinks`). */
+export interface RecordSink {
+  /** One epoch, after it was appended to epochs.jsonl. */
+  epoch(record: EpochRecord): void;
+  /** One event, after it was appended to events.jsonl. */
+  event(event: RunEvent): void;
 }
 
 /** Per-app figures of summary.json. */

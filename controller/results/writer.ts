@@ -6,9 +6,10 @@
  */
 import { join } from "node:path";
 import type { Playbook } from "../playbook/types.ts";
+import { csvLine } from "./csv.ts";
 import { RUN_FILES } from "./read.ts";
 import { rebuildReport, type RebuildResult } from "./rebuild.ts";
-import type { EpochRecord, RunEvent } from "./types.ts";
+import type { EpochRecord, RecordSink, RunEvent } from "./types.ts";
 
 const encoder = new TextEncoder();
 
@@ -28,15 +29,10 @@ export const APPS_CSV_COLUMNS = [
   "remoteWriteMbps",
 ] as const;
 
-function csvField(value: string | number | null | undefined): string {
-  const text = value === null || value === undefined ? "" : String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
 /** The CSV rows (no header) of one epoch record. */
 export function csvRows(record: EpochRecord): string {
   return record.apps.map((a) =>
-    [
+    csvLine([
       record.epoch,
       record.time,
       record.phase,
@@ -49,7 +45,7 @@ export function csvRows(record: EpochRecord): string {
       a.used.cacheMiB,
       a.used.remoteReadMbps,
       a.used.remoteWriteMbps,
-    ].map(csvField).join(",") + "\n"
+    ])
   ).join("");
 }
 
@@ -68,6 +64,8 @@ export interface RunWriterOptions {
   now?: Date;
   /** Parent directory (default the playbook's `output`). */
   output?: string;
+  /** Also receive every epoch and event once written (e.g. the live metrics). */
+  sinks?: readonly RecordSink[];
 }
 
 /** Writes one run's directory; every write goes straight to the file (nothing buffered). */
@@ -77,14 +75,17 @@ export class RunWriter implements AsyncDisposable {
   readonly #epochs: Deno.FsFile;
   readonly #events: Deno.FsFile;
   readonly #apps: Deno.FsFile;
+  readonly #sinks: readonly RecordSink[];
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
 
   private constructor(
     dir: string,
     files: { epochs: Deno.FsFile; events: Deno.FsFile; apps: Deno.FsFile },
+    sinks: readonly RecordSink[],
   ) {
     this.dir = dir;
+    this.#sinks = sinks;
     this.#epochs = files.epochs;
     this.#events = files.events;
     this.#apps = files.apps;
@@ -121,7 +122,7 @@ export class RunWriter implements AsyncDisposable {
       epochs: await open(RUN_FILES.epochs),
       events: await open(RUN_FILES.events),
       apps: await open(RUN_FILES.apps),
-    });
+    }, options.sinks ?? []);
     await writer.#enqueue(writer.#apps, APPS_CSV_COLUMNS.join(",") + "\n");
     return writer;
   }
@@ -134,15 +135,20 @@ export class RunWriter implements AsyncDisposable {
     return next;
   }
 
-  /** Appends one epoch to epochs.jsonl (one line, written through) and its rows to apps.csv. */
+  /**
+   * Appends one epoch to epochs.jsonl (one line, written through) and its rows to apps.csv,
+   * then hands it to the sinks.
+   */
   async writeEpoch(record: EpochRecord): Promise<void> {
     await this.#enqueue(this.#epochs, JSON.stringify(record) + "\n");
     await this.#enqueue(this.#apps, csvRows(record));
+    for (const sink of this.#sinks) sink.epoch(record);
   }
 
-  /** Appends one event to events.jsonl. */
+  /** Appends one event to events.jsonl, then hands it to the sinks. */
   async event(event: RunEvent): Promise<void> {
     await this.#enqueue(this.#events, JSON.stringify(event) + "\n");
+    for (const sink of this.#sinks) sink.event(event);
   }
 
   /** Closes the files, then writes summary.json and report.html from epochs.jsonl. */

@@ -1,22 +1,10 @@
 import assert from "node:assert/strict";
-import { validatePlaybook } from "../playbook/validate.ts";
-import { syntheticEpochs } from "./_synthetic.ts";
+import { syntheticEpochs, syntheticPlaybook } from "./_synthetic.ts";
 import { RUN_FILES } from "./read.ts";
+import type { EpochRecord, RunEvent } from "./types.ts";
 import { RunWriter } from "./writer.ts";
 
-const playbook = (output: string) =>
-  validatePlaybook({
-    name: "w",
-    hosts: {
-      mem: { role: "memory", memserver: { capacity: "1GiB" } },
-      cn1: { role: "compute", memoryNode: "mem", cache: "512MiB", bandwidth: "1Gbps" },
-    },
-    apps: [
-      { name: "kv", host: "cn1", workload: { kind: "kv", dataset: "256MiB" } },
-      { name: "scan", host: "cn1", workload: { kind: "stream", dataset: "256MiB" } },
-    ],
-    output,
-  });
+const playbook = (output: string) => syntheticPlaybook(output, "w");
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "spirit_results_test_" });
@@ -71,5 +59,30 @@ Deno.test("RunWriter.finish writes the events, summary and report", async () => 
     const html = await Deno.readTextFile(result.reportPath);
     assert.match(html, /agent died/);
     assert.equal(JSON.parse(await Deno.readTextFile(result.summaryPath)).playbook, "w");
+  });
+});
+
+Deno.test("RunWriter hands every epoch and event to its sinks once written", async () => {
+  await withDir(async (out) => {
+    const seen: string[] = [];
+    const sink = {
+      epoch: (r: EpochRecord) => seen.push(`epoch ${r.epoch}`),
+      event: (e: RunEvent) => seen.push(`event ${e.kind}`),
+    };
+    await using writer = await RunWriter.create(playbook(out), { sinks: [sink, sink] });
+    const [first, second] = syntheticEpochs(2);
+    await writer.event({ time: "2026-01-01T00:00:00Z", kind: "start", message: "go" });
+    await writer.writeEpoch(first as EpochRecord);
+    await writer.writeEpoch(second as EpochRecord);
+    assert.deepEqual(seen, [
+      "event start",
+      "event start",
+      "epoch 0",
+      "epoch 0",
+      "epoch 1",
+      "epoch 1",
+    ]);
+    const lines = (await Deno.readTextFile(`${writer.dir}/${RUN_FILES.epochs}`)).trim().split("\n");
+    assert.equal(lines.length, 2);
   });
 });

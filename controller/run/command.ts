@@ -17,6 +17,7 @@ import { checkPlaybook, formatCheck } from "./check.ts";
 import { down } from "./down.ts";
 import { RunRecordError } from "./run_info.ts";
 import { type FoundRuns, readRun, runsNamed, runsOfPlaybook } from "./run_records.ts";
+import { startLiveMetrics } from "../results/live_metrics.ts";
 
 const EXIT_USAGE = 2;
 
@@ -29,6 +30,7 @@ export interface RunFlags {
   out?: string;
   quiet?: true;
   jsonLog?: true;
+  metricsListen?: string;
 }
 
 /** The flags of `spirit run`, also accepted by a playbook file run directly. */
@@ -40,6 +42,10 @@ const RUN_FLAGS: ReadonlyArray<readonly [string, string]> = [
   ["--out <dir>", "override the output directory"],
   ["--quiet", "print only where the results are"],
   ["--json-log", "print one JSON object per line (events and epochs)"],
+  [
+    "--metrics-listen <host:port>",
+    "serve live metrics (Prometheus text format) at http://HOST:PORT/metrics during the run",
+  ],
 ];
 
 /** Runs `playbook` with flags; resolves to the exit code. Ctrl-C and SIGTERM end the run cleanly. */
@@ -61,6 +67,10 @@ export async function runWithFlags(
     console.error(error.message);
     return EXIT_USAGE;
   }
+  const metrics = flags.metricsListen === undefined
+    ? null
+    : startLiveMetrics(flags.metricsListen, resolved, { dryRun: flags.dryRun === true });
+  if (typeof metrics === "number") return metrics;
   const output: OutputMode = flags.jsonLog ? "json" : flags.quiet ? "quiet" : "live";
   const controller = new AbortController();
   const stop = () => controller.abort(new Error("interrupted"));
@@ -71,9 +81,11 @@ export async function runWithFlags(
       dryRun: flags.dryRun === true,
       output,
       signal: controller.signal,
+      sinks: metrics === null ? [] : [metrics.sink],
     });
     return result.interrupted ? 130 : 0;
   } finally {
+    await metrics?.close();
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
   }

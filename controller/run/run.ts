@@ -8,7 +8,7 @@ import type { AppSample } from "../../agent/protocol.ts";
 import { closeAll, connectorFor } from "../connectors/connect.ts";
 import type { Connector } from "../connectors/types.ts";
 import type { ComputeHost, Playbook } from "../playbook/types.ts";
-import type { RunEvent } from "../results/types.ts";
+import type { RecordSink, RunEvent } from "../results/types.ts";
 import { RunWriter } from "../results/writer.ts";
 import type { AgentClient } from "./agent_client.ts";
 import { deployRuntime, shippedFor } from "./deploy.ts";
@@ -38,6 +38,8 @@ export interface RunOptions {
   /** Clock and sleep, for tests. */
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Also receive every epoch and event written (e.g. the live metrics). */
+  sinks?: readonly RecordSink[];
 }
 
 /** What a run produced. */
@@ -86,7 +88,7 @@ export async function runPlaybook(
   const now = options.now ?? (() => performance.now());
   const sleep = options.sleep ?? abortableSleep;
   const output = options.output ?? "live";
-  const writer = await RunWriter.create(playbook);
+  const writer = await RunWriter.create(playbook, { sinks: options.sinks ?? [] });
   const info = runInfoFor(plan.runId, {
     playbook: playbook.name,
     startedAt: new Date().toISOString(),
