@@ -30,6 +30,18 @@ function tinyPlaybook(output: string, policy = "symbiosis") {
   return validatePlaybook(tinySpec(output, policy));
 }
 
+/** Waits until the one run under `output` has recorded `count` epochs (polls its epochs.jsonl). */
+async function epochsRecorded(output: string, count: number): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    for (const entry of Deno.readDirSync(output)) {
+      const text = await Deno.readTextFile(`${output}/${entry.name}/epochs.jsonl`).catch(() => "");
+      if (text.split("\n").filter((l) => l.trim() !== "").length >= count) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no run under ${output} recorded ${count} epochs within 120 s`);
+}
+
 async function processesMentioning(text: string): Promise<string[]> {
   const out = await new Deno.Command("pgrep", { args: ["-af", text], stdout: "piped" }).output();
   return new TextDecoder().decode(out.stdout).split("\n").filter((l) =>
@@ -168,19 +180,14 @@ Deno.test("runPlaybook re-attaches to the agent when its session is lost, and th
       duration: "8s",
     });
     const running = runPlaybook(playbook, { output: "quiet" });
-    // Wait for the session process (not the daemon), then kill it as a dropped connection would.
-    let killed = false;
-    for (let i = 0; i < 100 && !killed; i++) {
-      const sessions = await processesMentioning(
-        "agent --state-dir /tmp/spirit-reattach-.*--sample-interval",
-      );
-      const pid = sessions[0]?.split(" ")[0];
-      if (pid !== undefined && i > 20) {
-        Deno.kill(Number(pid), "SIGKILL");
-        killed = true;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // Once the loop runs, kill the session process (not the daemon) as a dropped connection would.
+    await epochsRecorded(output, 2);
+    const sessions = await processesMentioning(
+      "agent --state-dir /tmp/spirit-reattach-.*--sample-interval",
+    );
+    const pid = sessions[0]?.split(" ")[0];
+    const killed = pid !== undefined;
+    if (killed) Deno.kill(Number(pid), "SIGKILL");
     assert.ok(killed, "found the agent session to kill");
     const result = await running;
     const dir = result.runDir ?? "";
@@ -206,18 +213,13 @@ Deno.test("runPlaybook restarts a memory server that dies and relaunches its app
   try {
     const playbook = validatePlaybook({ ...tinySpec(output), name: "heal", duration: "10s" });
     const running = runPlaybook(playbook, { output: "quiet" });
-    let killed = false;
-    for (let i = 0; i < 100 && !killed; i++) {
-      const servers = await processesMentioning(
-        "memserver --listen .* --token-file /tmp/spirit-heal-",
-      );
-      const pid = servers[0]?.split(" ")[0];
-      if (pid !== undefined && i > 30) {
-        Deno.kill(Number(pid), "SIGKILL");
-        killed = true;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await epochsRecorded(output, 2);
+    const servers = await processesMentioning(
+      "memserver --listen .* --token-file /tmp/spirit-heal-",
+    );
+    const pid = servers[0]?.split(" ")[0];
+    const killed = pid !== undefined;
+    if (killed) Deno.kill(Number(pid), "SIGKILL");
     assert.ok(killed, "found the memory server to kill");
     const result = await running;
     const dir = result.runDir ?? "";
@@ -246,9 +248,10 @@ Deno.test("runPlaybook stops early on abort (Ctrl-C), tears down and still write
   try {
     const playbook = validatePlaybook({ ...tinySpec(output), name: "abort", duration: "60s" });
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), 5000);
-    const result = await runPlaybook(playbook, { output: "quiet", signal: controller.signal });
-    clearTimeout(timer);
+    const running = runPlaybook(playbook, { output: "quiet", signal: controller.signal });
+    await epochsRecorded(output, 2);
+    controller.abort();
+    const result = await running;
     assert.equal(result.interrupted, true);
     const dir = result.runDir ?? "";
     const { records } = await readEpochs(dir);
