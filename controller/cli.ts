@@ -13,6 +13,7 @@ import { agentCommand } from "../agent/command.ts";
 import { execCommand } from "../agent/exec_command.ts";
 import { reportCommand } from "./results/command.ts";
 import { checkCommand, downCommand, runCommand } from "./run/command.ts";
+import { simulateCommand } from "./simulate/command.ts";
 
 /** Exit status for usage errors (unknown command or flag, invalid input files). */
 export const EXIT_USAGE = 2;
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
       execCommand(),
       reportCommand(),
       runCommand(),
+      simulateCommand(),
       checkCommand(),
       downCommand(),
     ]

@@ -16,6 +16,7 @@ import type { Policy } from "../playbook/types.ts";
 import type { AppAllocation } from "./allocation_state.ts";
 import type { ComputePlan, RunPlan } from "./plan.ts";
 import { probeSplit } from "./probe.ts";
+import { settledTail } from "./settled.ts";
 
 /**
  * Largest change of any app's bundle per epoch, as a fraction of node capacity: one epoch's
@@ -134,13 +135,16 @@ export class Decider {
     learner.lastSample = own.at(-1) ?? learner.lastSample;
     const observation = epochSample(own, input.epoch);
     const opsPerSec = "gap" in observation ? null : observation.opsPerSec;
-    // The first epoch (start-up) teaches nothing. After a change the cache fills (or drains)
-    // for a while: the model learns only from the settled second half of such an epoch.
+    // The first epoch (start-up) teaches nothing. After a change the limits take a moment, and
+    // a grown cache fills for a while: the model learns only from the samples of the epoch in
+    // which its cache was settled, and never from the first half of an epoch after a change.
     if (opsPerSec !== null && input.epoch > 0) {
       const changed = allocation?.changedAtEpoch === input.epoch - 1;
-      const settled = changed
-        ? epochSample(own.slice(Math.floor(own.length / 2)), input.epoch)
-        : observation;
+      const tail = settledTail(own);
+      const from = Math.max(own.length - tail.length, changed ? Math.floor(own.length / 2) : 0);
+      const settled = tail.length === 0
+        ? { gap: "the cache was still filling" }
+        : epochSample(own.slice(from), input.epoch);
       if (!("gap" in settled)) {
         learner.history.push(settled);
         const estimate = estimateModel(learner.history);

@@ -18,8 +18,8 @@ import { runLoop } from "./loop.ts";
 import { describePlan, planRun } from "./plan.ts";
 import { RunSession } from "./session.ts";
 
-/** How a run reports progress on the terminal. */
-export type OutputMode = "live" | "quiet" | "json";
+/** How a run reports progress on the terminal (`silent`: not at all). */
+export type OutputMode = "live" | "quiet" | "json" | "silent";
 
 /** Options of `runPlaybook`. */
 export interface RunOptions {

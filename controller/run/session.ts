@@ -265,8 +265,11 @@ export class RunSession {
       });
       return;
     }
+    // Its far-memory apps lost their remote data: whether they crashed or not yet, they start
+    // over (this does not count against their relaunches).
     for (const app of users) {
-      if (this.#down.get(app.name)?.cause !== "memserver") continue;
+      const cause = this.#down.get(app.name)?.cause;
+      if (cause === "exited" || cause === "given-up" || cause === "agent") continue;
       await this.#relaunch(app, "relaunched on the restarted memory server");
     }
   }
