@@ -167,3 +167,25 @@ Deno.test("spirit simulate rejects a bad policy with the accepted values (exit 2
     assert.match(run.stderr, /policy \(--policy\): must be one of "symbiosis"/);
   });
 });
+
+Deno.test("a simulated unmodified program gives throughput only from its source, and then a model", async () => {
+  const command = (name: string, throughput: Record<string, unknown>) => ({
+    name,
+    host: "node",
+    command: { argv: ["redis-server"], throughput },
+  });
+  const all = await records(2, {
+    apps: [
+      command("counted", { kind: "command", argv: ["redis-cli", "info"] }),
+      command("blind", { kind: "none" }),
+    ],
+  });
+  const measured = all.filter((r) => r.epoch > 0);
+  const app = (r: EpochRecord, name: string) => r.apps.find((a) => a.name === name);
+  assert.ok(measured.every((r) => (app(r, "counted")?.opsPerSec ?? 0) > 0));
+  assert.ok(measured.every((r) => app(r, "blind")?.opsPerSec === null));
+  assert.equal(app(all.at(-1) as EpochRecord, "counted")?.model, "mrc");
+  assert.equal(app(all.at(-1) as EpochRecord, "blind")?.model, "equal-split");
+  // It swaps: what it uses remotely is what its cgroup swapped in and out.
+  assert.ok((app(all.at(-1) as EpochRecord, "counted")?.used.remoteReadMbps ?? 0) > 0);
+});
