@@ -24,6 +24,12 @@ import { settledTail } from "./settled.ts";
  */
 export const MAX_MOVE_FRACTION = 0.25;
 
+/**
+ * Observations kept per app: the estimator fits on the last 30 valid ones; the rest is margin
+ * for invalid ones. Bounded, so a run of any length keeps constant memory and time per epoch.
+ */
+export const HISTORY_LIMIT = 120;
+
 /** What the decider learned about one app this epoch. */
 export interface AppDecision {
   /** Observed throughput over the epoch; null when there was no usable sample (a gap). */
@@ -147,6 +153,7 @@ export class Decider {
         : epochSample(own.slice(from), input.epoch);
       if (!("gap" in settled)) {
         learner.history.push(settled);
+        if (learner.history.length > HISTORY_LIMIT) learner.history.shift();
         const estimate = estimateModel(learner.history);
         learner.model = estimate.status === "model" ? buildModel(estimate.spec) : null;
       }

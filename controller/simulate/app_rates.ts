@@ -28,6 +28,8 @@ export interface RateModel {
   model: PerformanceModel;
   /** Throughput with everything in cache and unlimited bandwidth. */
   peakOpsPerSec: number;
+  /** An mrc model's curve as two columns (cache MiB, miss ratio), for interpolation. */
+  curve: { cacheMiB: number[]; missRatio: number[] } | null;
 }
 
 /** Prepares `spec` for evaluation. */
@@ -38,12 +40,15 @@ export function rateModel(spec: ModelSpec): RateModel {
     : spec.kind === "constant"
     ? spec.opsPerSec
     : Math.max(0, ...spec.opsPerSec.flat());
-  return { spec, model, peakOpsPerSec };
+  const curve = spec.kind === "mrc"
+    ? { cacheMiB: spec.missRatio.map(([c]) => c), missRatio: spec.missRatio.map(([, m]) => m) }
+    : null;
+  return { spec, model, peakOpsPerSec, curve };
 }
 
 /** Behaviour with `cacheBytes` of cache in use and `bandwidthBytesPerSec` allowed. */
 export function ratesAt(
-  { spec, model, peakOpsPerSec }: RateModel,
+  { spec, model, peakOpsPerSec, curve }: RateModel,
   { cacheBytes, bandwidthBytesPerSec }: { cacheBytes: number; bandwidthBytesPerSec: number },
 ): AppRates {
   const cacheMiB = mibOfBytes(cacheBytes);
@@ -53,11 +58,7 @@ export function ratesAt(
     case "constant":
       return { opsPerSec, trafficBytesPerSec: 0, stallShare: 0 };
     case "mrc": {
-      const missRatio = interpolate(
-        spec.missRatio.map(([c]) => c),
-        spec.missRatio.map(([, m]) => m),
-        cacheMiB,
-      );
+      const missRatio = curve === null ? 1 : interpolate(curve.cacheMiB, curve.missRatio, cacheMiB);
       const traffic = opsPerSec * missRatio * (spec.pageBytes ?? 4096);
       return {
         opsPerSec,

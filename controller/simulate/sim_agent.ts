@@ -52,6 +52,13 @@ class ProtocolError extends Error {
   }
 }
 
+/** The samples of an app's history (in seq order) newer than `seq`. */
+function newerThan(history: readonly AppSample[], seq: number): AppSample[] {
+  let start = history.length;
+  while (start > 0 && (history[start - 1]?.seq ?? 0) > seq) start--;
+  return history.slice(start);
+}
+
 /** A simulated agent daemon. */
 export class SimDaemon {
   readonly pid: number;
@@ -211,9 +218,8 @@ export class SimDaemon {
         if (failure !== null) throw new ProtocolError("internal", failure);
         const since = request.sinceSeq ?? 0;
         const ids = request.appIds ?? [...this.#history.keys()];
-        const samples = ids.flatMap((id) =>
-          (this.#history.get(id) ?? []).filter((s) => s.seq > since)
-        ).sort((a, b) => a.seq - b.seq);
+        const samples = ids.flatMap((id) => newerThan(this.#history.get(id) ?? [], since))
+          .sort((a, b) => a.seq - b.seq);
         return { samples, lastSeq: this.#seq };
       }
       case "list":

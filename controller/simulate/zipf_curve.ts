@@ -21,6 +21,15 @@ const EXACT_KEYS = 1 << 21;
 /** Popularity classes the pages are grouped into (log-spaced) for the approximation. */
 const CLASSES = 2000;
 
+/** Sum of (r + 1)^-theta over ranks r in [from, to), exactly below EXACT_KEYS, by integral above. */
+function weightSum(theta: number, from: number, to: number): number {
+  if (to <= from) return 0;
+  // The sum over [a, b) of x^-theta, x = r + 1, is close to the integral over [a + 0.5, b + 0.5).
+  const integral = (x: number) =>
+    Math.abs(theta - 1) < 1e-9 ? Math.log(x) : Math.pow(x, 1 - theta) / (1 - theta);
+  return integral(to + 0.5) - integral(from + 0.5);
+}
+
 /** Each page's share of accesses (summing to 1), in page order. */
 export function pagePopularity(layout: KvLayout): Float64Array {
   const pageBytes = layout.pageBytes ?? 4096;
@@ -28,20 +37,22 @@ export function pagePopularity(layout: KvLayout): Float64Array {
   const perPage = Math.max(1, Math.floor(pageBytes / layout.valueBytes));
   const keys = pages * perPage;
   const theta = Math.abs(layout.zipf - 1) < 1e-6 ? 1 - 1e-6 : layout.zipf;
-  const weight = (rank: number) => Math.pow(rank + 1, -theta);
   const exact = Math.min(keys, EXACT_KEYS);
-  let total = 0;
-  for (let r = 0; r < keys; r++) total += weight(r);
+  const weights = new Float64Array(exact);
+  let head = 0;
+  for (let r = 0; r < exact; r++) {
+    const w = Math.pow(r + 1, -theta);
+    weights[r] = w;
+    head += w;
+  }
+  const total = head + weightSum(theta, exact, keys);
   const popularity = new Float64Array(pages);
   const place = scatter(keys);
-  let placed = 0;
   for (let r = 0; r < exact; r++) {
-    const share = weight(r) / total;
     const page = Math.floor(place(r) / perPage);
-    popularity[page] = (popularity[page] ?? 0) + share;
-    placed += share;
+    popularity[page] = (popularity[page] ?? 0) + (weights[r] ?? 0) / total;
   }
-  const tail = (1 - placed) / pages;
+  const tail = (1 - head / total) / pages;
   if (tail > 0) { for (let p = 0; p < pages; p++) popularity[p] = (popularity[p] ?? 0) + tail; }
   return popularity;
 }
@@ -93,12 +104,23 @@ export function lruMissRatios(popularity: Float64Array, cachePages: readonly num
   });
 }
 
+const curves = new Map<string, Array<[number, number]>>();
+
 /**
  * The kv workload's miss-ratio curve as [[cacheBytes, missRatio], ...] at `points` evenly
  * spaced sizes up to the dataset (as the far-memory client's SHARDS curve reports it), with
- * [0, 1] first.
+ * [0, 1] first. Computed once per layout.
  */
 export function kvMissRatioCurve(layout: KvLayout, points = 32): Array<[number, number]> {
+  const key = JSON.stringify([
+    layout.datasetBytes,
+    layout.valueBytes,
+    layout.zipf,
+    layout.pageBytes,
+    points,
+  ]);
+  const known = curves.get(key);
+  if (known !== undefined) return known.map(([c, m]) => [c, m]);
   const pageBytes = layout.pageBytes ?? 4096;
   const popularity = pagePopularity(layout);
   const sizes = Array.from(
@@ -106,8 +128,10 @@ export function kvMissRatioCurve(layout: KvLayout, points = 32): Array<[number, 
     (_, k) => Math.round((popularity.length * (k + 1)) / points),
   );
   const ratios = lruMissRatios(popularity, sizes);
-  return [
+  const curve: Array<[number, number]> = [
     [0, 1],
     ...sizes.map((pages, k): [number, number] => [pages * pageBytes, ratios[k] as number]),
   ];
+  curves.set(key, curve);
+  return curve.map(([c, m]) => [c, m]);
 }
