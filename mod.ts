@@ -62,6 +62,12 @@ export { type AllocationRun, runEpochs } from "./controller/auction/epochs.ts";
 
 export * from "./controller/playbook/mod.ts";
 export { type RunOptions, runPlaybook, type RunResult } from "./controller/run/run.ts";
+export {
+  type SimFault,
+  type SimulateOptions,
+  simulatePlaybook,
+  type SimulationResult,
+} from "./controller/simulate/mod.ts";
 export { listRdmaDevices, type RdmaAvailability } from "./ffi/ibverbs.ts";
 export type {
   AgentEvent,

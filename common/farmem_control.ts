@@ -35,7 +35,7 @@ export interface FarmemSample {
   bandwidthBytesPerSec: number;
   /** Bytes of pages currently held in the local cache. */
   residentBytes: number;
-  /** Online miss-ratio curve, [[cacheMiB, missRatio], ...], cache ascending; empty until known. */
+  /** Online miss-ratio curve, [[cacheBytes, missRatio], ...], cache ascending; empty until known. */
   mrc: Array<[number, number]>;
 }
 

@@ -10,6 +10,7 @@ import { benchCommand } from "./bench_command.ts";
 import { demoCommand } from "./demo_command.ts";
 import { reportCommand } from "./results/command.ts";
 import { checkCommand, downCommand, runCommand } from "./run/command.ts";
+import { simulateCommand } from "./simulate/command.ts";
 
 export { EXIT_USAGE } from "../host/cli.ts";
 /** The Deno version this project is pinned to. */
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
       ...hostCommands(),
       reportCommand(),
       runCommand(),
+      simulateCommand(),
       checkCommand(),
       downCommand(),
     ]

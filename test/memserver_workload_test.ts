@@ -68,13 +68,13 @@ async function run(
   }
 }
 
-/** Linear interpolation of an MRC at `cacheMiB`. */
-function missRatioAt(mrc: Array<[number, number]>, cacheMiB: number): number {
+/** Linear interpolation of an MRC at `cacheBytes`. */
+function missRatioAt(mrc: Array<[number, number]>, cacheBytes: number): number {
   let previous: [number, number] = [0, 1];
   for (const point of mrc) {
-    if (point[0] >= cacheMiB) {
+    if (point[0] >= cacheBytes) {
       const span = point[0] - previous[0];
-      const t = span > 0 ? (cacheMiB - previous[0]) / span : 1;
+      const t = span > 0 ? (cacheBytes - previous[0]) / span : 1;
       return previous[1] + t * (point[1] - previous[1]);
     }
     previous = point;
@@ -114,8 +114,8 @@ Deno.test("kv miss-ratio curve at one cache size predicts the hit ratio at anoth
     const spec = { ...KV, durationMs: 2000, warmupMs: 1000 };
     const atTwo = await run(server, token, { ...spec, cacheBytes: 2 * MiB });
     const atEight = await run(server, token, { ...spec, cacheBytes: 8 * MiB });
-    const predictedAtEight = 1 - missRatioAt(atTwo.mrc, 8);
-    const predictedAtTwo = 1 - missRatioAt(atEight.mrc, 2);
+    const predictedAtEight = 1 - missRatioAt(atTwo.mrc, 8 * MiB);
+    const predictedAtTwo = 1 - missRatioAt(atEight.mrc, 2 * MiB);
     assert.ok(
       Math.abs(predictedAtEight - atEight.hitRatio) <= 0.05,
       `predicted ${predictedAtEight.toFixed(3)} at 8 MiB, measured ${atEight.hitRatio.toFixed(3)}`,

@@ -169,7 +169,9 @@ function printHuman(result: WorkloadResult): void {
       `  remote read ${formatBytes(result.remoteReadBytes)}, written ${
         formatBytes(result.remoteWriteBytes)
       }, ${formatRate(result.remoteBytesPerSec)}`,
-      `  mrc ${result.mrc.map(([mib, ratio]) => `${mib}MiB:${ratio.toFixed(3)}`).join(" ")}`,
+      `  mrc ${
+        result.mrc.map(([bytes, ratio]) => `${formatBytes(bytes)}:${ratio.toFixed(3)}`).join(" ")
+      }`,
     ].join("\n"),
   );
 }

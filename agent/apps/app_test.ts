@@ -66,7 +66,7 @@ Deno.test("toRawSample converts the far-memory MRC from MiB to bytes", () => {
     cacheBytes: 2 ** 20,
     bandwidthBytesPerSec: 1e6,
     residentBytes: 8192,
-    mrc: [[1, 0.5], [2, 0.1]],
+    mrc: [[2 ** 20, 0.5], [2 ** 21, 0.1]],
   }, { state: "running", allocation, launchedAtMs: 0 });
   assert.deepEqual(sample.mrc, {
     available: true,

@@ -39,8 +39,6 @@ export interface FarmemAppContext {
   requestTimeoutMs?: number;
 }
 
-const BYTES_PER_MIB = 2 ** 20;
-
 /** The limits a far-memory client enforces itself. */
 const FARMEM_ENFORCEABLE: EnforceableLimits = {
   cache: { enforced: true, via: "far-memory client page cache capacity (set-limits)" },
@@ -330,7 +328,7 @@ export function toRawSample(
       : {
         available: true,
         source: "farmem",
-        points: sample.mrc.map(([cacheMiB, missRatio]) => [cacheMiB * BYTES_PER_MIB, missRatio]),
+        points: sample.mrc.map(([cacheBytes, missRatio]) => [cacheBytes, missRatio]),
       },
   };
 }

@@ -3,7 +3,7 @@
  * Pure; what the estimator produces and what `spirit allocate` reads from JSON.
  * @module
  */
-import { BYTES_PER_SEC_PER_MBPS } from "../../common/units.ts";
+import { bytesPerSecOfMbps } from "./units.ts";
 
 /** Throughput in ops/s as a function of (cache MiB, bandwidth Mbps); non-decreasing in both. */
 export interface PerformanceModel {
@@ -92,7 +92,7 @@ function mrcModel(spec: MrcModelSpec): PerformanceModel {
   const ratio = spec.missRatio.map(([, m]) => Math.max(m, MIN_MISS_RATIO));
   const latency = spec.latencyRatio ?? 0;
   const pageBytes = spec.pageBytes ?? 4096;
-  const opsPerMbpsPerMiss = BYTES_PER_SEC_PER_MBPS / pageBytes;
+  const opsPerMbpsPerMiss = bytesPerSecOfMbps(1) / pageBytes;
   const missRatioAt = (cacheMiB: number) => interpolate(cache, ratio, cacheMiB);
   return {
     spec,

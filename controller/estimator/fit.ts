@@ -19,8 +19,8 @@
  *    first fit's prediction are dropped and the fit repeated.
  * @module
  */
-import { BYTES_PER_SEC_PER_MBPS } from "../../common/units.ts";
 import { buildModel, interpolate, type MrcModelSpec } from "../auction/model.ts";
+import { bytesPerSecOfMbps } from "../auction/units.ts";
 import { inlierIndices, median, nonIncreasingFit, theilSen } from "./robust.ts";
 import type { Estimate, EstimatorOptions, EstimatorSample, FitReport } from "./types.ts";
 
@@ -125,7 +125,7 @@ function fitOnce(
   const m = samples.map((s) => interpolate(cache, ratio, s.cacheMiB));
 
   const free = samples.flatMap((s, i) =>
-    s.remoteBytesPerSec < o.boundFraction * s.bandwidthMbps * BYTES_PER_SEC_PER_MBPS
+    s.remoteBytesPerSec < o.boundFraction * bytesPerSecOfMbps(s.bandwidthMbps)
       ? [{ ops: s.opsPerSec, m: m[i] as number }]
       : []
   );

@@ -3,8 +3,8 @@
  * (rates from cumulative counters over the epoch, units converted to MiB and Mbps). Pure.
  * @module
  */
-import { BYTES_PER_MIB, BYTES_PER_SEC_PER_MBPS } from "../../common/units.ts";
 import type { AppSample } from "../../agent/protocol.ts";
+import { bundleOfBytes, curveInMiB } from "../auction/units.ts";
 import type { EstimatorSample } from "./types.ts";
 
 /** Why an epoch gave no estimator sample. */
@@ -41,12 +41,9 @@ export function epochSample(
   const mrc = [...samples].reverse().find((s) => s.mrc.available)?.mrc;
   return {
     epoch,
-    cacheMiB: last.allocation.cacheBytes / BYTES_PER_MIB,
-    bandwidthMbps: last.allocation.bandwidthBytesPerSec / BYTES_PER_SEC_PER_MBPS,
+    ...bundleOfBytes(last.allocation),
     opsPerSec,
     remoteBytesPerSec: Math.max(0, remoteBytesPerSec),
-    ...(mrc?.available === true
-      ? { mrc: mrc.points.map(([bytes, ratio]) => [bytes / BYTES_PER_MIB, ratio] as const) }
-      : {}),
+    ...(mrc?.available === true ? { mrc: curveInMiB(mrc.points) } : {}),
   };
 }

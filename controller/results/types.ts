@@ -13,9 +13,18 @@ export interface AppEpochRecord {
   name: string;
   /** Compute host the app runs on. */
   host: string;
-  /** Allocation in force during the epoch. */
+  /** Allocation in force during the epoch (what the agent actually applied). */
   cacheMiB: number;
   bandwidthMbps: number;
+  /**
+   * What the policy asked for when it differs from what was in force (the enforcement failed,
+   * or a grow waited for capacity a failed shrink still held); absent when they are equal.
+   */
+  requested?: { cacheMiB: number; bandwidthMbps: number };
+  /** Why `requested` was not applied; present exactly when `requested` is. */
+  notApplied?: string;
+  /** Why the app was not running at the end of the epoch (crashed, relaunch failed, ...). */
+  down?: string;
   /** Observed throughput over the epoch; null when no sample arrived (a fault). */
   opsPerSec: number | null;
   /** Resources actually used (averages over the epoch). */
@@ -48,6 +57,8 @@ export interface NodeEpochRecord {
   /** Capacities shared on this node. */
   cacheMiB: number;
   bandwidthMbps: number;
+  /** What the node's apps held in force during the epoch (never above the capacities). */
+  allocated?: { cacheMiB: number; bandwidthMbps: number };
   /** Clearing prices (cache price per MiB, bandwidth price per Mbps, budget-normalised); null for policies without prices. */
   prices: { cache: number; bandwidth: number } | null;
   /** Wall time of the allocation step. */

@@ -246,10 +246,11 @@ export class AgentClient implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     await this.#writer.close().catch(() => undefined);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const ended = await Promise.race([
       this.#process.status.then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), 5_000)),
-    ]);
+      new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), 5_000)),
+    ]).finally(() => clearTimeout(timer));
     if (!ended) await this.#process.kill("SIGTERM").catch(() => undefined);
     await this.#process.status;
     await this.#reader.catch(() => undefined);

@@ -1,6 +1,7 @@
 /**
- * The run's directory on a host (`/tmp/spirit-<run id>`), which holds the run's secret: created
- * private, or the run refuses before anything is written into it.
+ * The run's directory on each host (`/tmp/spirit-<run id>/`): created private (or the run refuses
+ * before anything is written into it), the memory servers' secret written into it, removed at
+ * teardown.
  * @module
  */
 import type { Connector } from "../connectors/types.ts";
@@ -20,6 +21,9 @@ export class HostDirError extends Error {
   }
 }
 
+/** The script's `$0` (how a simulated host recognises the command). */
+export const HOST_DIR_SCRIPT_NAME = "spirit-host-dir";
+
 // mkdir without -p: an existing path is then checked, never reused as it is.
 const SCRIPT = 'umask 077; mkdir -m 700 -- "$1" 2>/dev/null; ' +
   'if [ -L "$1" ]; then echo symlink; exit 0; fi; ' +
@@ -37,7 +41,7 @@ export async function createPrivateHostDir(connector: Connector, path: string): 
       `Invalid run directory ${JSON.stringify(path)}: expected an absolute path`,
     );
   }
-  const result = await connector.exec(["sh", "-c", SCRIPT, "spirit-host-dir", path]);
+  const result = await connector.exec(["sh", "-c", SCRIPT, HOST_DIR_SCRIPT_NAME, path]);
   const answer = result.stdout.trim();
   if (answer === "symlink") throw new HostDirError(connector.host, path, "is a symbolic link");
   if (answer === "notdir") {
@@ -51,4 +55,25 @@ export async function createPrivateHostDir(connector: Connector, path: string): 
     throw new HostDirError(connector.host, path, `is owned by uid ${owner}, not uid ${uid}`);
   }
   if (mode !== "700") throw new HostDirError(connector.host, path, `has mode 0${mode}`);
+}
+
+/** The secret's file inside a host directory. */
+export function tokenFileOf(hostDir: string): string {
+  return `${hostDir}/memserver.token`;
+}
+
+/** Creates the host directory (mode 0700) and writes the secret into it (mode 0600). */
+export async function prepareHostDir(
+  connector: Connector,
+  { hostDir, secret }: { hostDir: string; secret: string },
+): Promise<void> {
+  await createPrivateHostDir(connector, hostDir);
+  await connector.exec(["sh", "-c", 'umask 077 && cat > "$1"', "sh", tokenFileOf(hostDir)], {
+    stdin: secret + "\n",
+  });
+}
+
+/** Removes the host directory; never throws (teardown goes on). */
+export async function removeHostDir(connector: Connector, hostDir: string): Promise<void> {
+  await connector.exec(["rm", "-rf", hostDir], { check: false }).catch(() => undefined);
 }

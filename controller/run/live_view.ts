@@ -52,10 +52,10 @@ export function renderEpoch(playbook: Playbook, record: EpochRecord): string {
   return `${header}\n${apps}\n${prices}`;
 }
 
-/** The view for `mode`. */
+/** The view for `mode` (`silent` shows nothing, for runs driven by code). */
 export function liveView(
   playbook: Playbook,
-  { mode, runDir }: { mode: "live" | "quiet" | "json"; runDir: string },
+  { mode, runDir }: { mode: "live" | "quiet" | "json" | "silent"; runDir: string },
 ): LiveView {
   const encoder = new TextEncoder();
   const write = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
@@ -86,6 +86,7 @@ export function liveView(
       drawnLines = text.split("\n").length - 1;
     },
     done({ runDir }) {
+      if (mode === "silent") return;
       const line = `Results: ${runDir} (report: ${runDir}/report.html)`;
       if (mode === "json") {
         write(JSON.stringify({ type: "done", runDir, report: `${runDir}/report.html` }) + "\n");

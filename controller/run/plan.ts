@@ -4,15 +4,17 @@
  * @module
  */
 import type { Allocation, LaunchSpec } from "../../agent/protocol.ts";
-import {
-  BYTES_PER_MIB,
-  BYTES_PER_SEC_PER_MBPS,
-  formatBytes,
-  formatRate,
-} from "../../common/units.ts";
+import { formatBytes, formatRate } from "../../common/units.ts";
 import { equalSplit } from "../auction/equal_split.ts";
 import type { AppLimits as MarketLimits, NodeMarket } from "../auction/market.ts";
 import { buildModel } from "../auction/model.ts";
+import {
+  bytesOfBundle,
+  mbpsOfBytesPerSec,
+  mibOfBytes,
+  type ResourceBytes,
+} from "../auction/units.ts";
+import { tokenFileOf } from "./host_dir.ts";
 import type { App, ComputeHost, MemoryHost, Playbook, Workload } from "../playbook/types.ts";
 import { type Artifacts, KEEP_BUNDLES, KEEP_RUNTIMES } from "./deploy_cache.ts";
 import { hostDirFor } from "./run_info.ts";
@@ -38,13 +40,21 @@ export interface AppPlan {
   host: string;
   /** The launch spec sent to the agent (allocation: the equal split). */
   launch: LaunchSpec;
+  /** The app's water-filled equal split on its node (the static baseline), fixed for the run. */
+  equal: ResourceBytes;
 }
 
 /** A compute node: its agent, market and apps. */
 export interface ComputePlan {
   host: string;
   memoryNode: string;
-  market: { cacheMiB: number; bandwidthMbps: number };
+  /** What the node's apps share. */
+  capacity: ResourceBytes;
+  /**
+   * The node's market in the market's units, apps in `apps` order with their limits and a
+   * placeholder model each (the loop puts the fitted models in).
+   */
+  market: NodeMarket;
   apps: AppPlan[];
 }
 
@@ -60,29 +70,27 @@ export interface RunPlan {
 /** Per-app limits in the market's units. */
 export function marketLimits(app: App): MarketLimits {
   return {
-    minCacheMiB: app.limits.minCacheBytes / BYTES_PER_MIB,
-    maxCacheMiB: app.limits.maxCacheBytes / BYTES_PER_MIB,
-    minBandwidthMbps: app.limits.minBandwidthBytesPerSec / BYTES_PER_SEC_PER_MBPS,
-    maxBandwidthMbps: app.limits.maxBandwidthBytesPerSec / BYTES_PER_SEC_PER_MBPS,
+    minCacheMiB: mibOfBytes(app.limits.minCacheBytes),
+    maxCacheMiB: mibOfBytes(app.limits.maxCacheBytes),
+    minBandwidthMbps: mbpsOfBytesPerSec(app.limits.minBandwidthBytesPerSec),
+    maxBandwidthMbps: mbpsOfBytesPerSec(app.limits.maxBandwidthBytesPerSec),
   };
 }
 
-/** The market of a compute node with placeholder models (for the equal split). */
+/** The model every app has in the plan's markets until the estimator fits one. */
+export const PLACEHOLDER_MODEL = buildModel({ kind: "constant", opsPerSec: 0 });
+
+/** The market of a compute node with placeholder models. */
 export function nodeMarket(host: ComputeHost, apps: readonly App[]): NodeMarket {
-  const placeholder = buildModel({ kind: "constant", opsPerSec: 0 });
   return {
     id: host.name,
-    cacheMiB: host.cacheBytes / BYTES_PER_MIB,
-    bandwidthMbps: host.bandwidthBytesPerSec / BYTES_PER_SEC_PER_MBPS,
-    apps: apps.map((app) => ({ id: app.name, model: placeholder, limits: marketLimits(app) })),
-  };
-}
-
-/** Converts a market bundle to the agent's allocation. */
-export function toAllocation(bundle: { cacheMiB: number; bandwidthMbps: number }): Allocation {
-  return {
-    cacheBytes: Math.floor(bundle.cacheMiB * BYTES_PER_MIB),
-    bandwidthBytesPerSec: Math.floor(bundle.bandwidthMbps * BYTES_PER_SEC_PER_MBPS),
+    cacheMiB: mibOfBytes(host.cacheBytes),
+    bandwidthMbps: mbpsOfBytesPerSec(host.bandwidthBytesPerSec),
+    apps: apps.map((app) => ({
+      id: app.name,
+      model: PLACEHOLDER_MODEL,
+      limits: marketLimits(app),
+    })),
   };
 }
 
@@ -178,7 +186,7 @@ export function launchSpec(
 /** Derives the plan; `runId` names the run's files on every host. */
 export function planRun(playbook: Playbook, runId: string): RunPlan {
   const hostDir = hostDirFor(runId);
-  const tokenFile = `${hostDir}/memserver.token`;
+  const tokenFile = tokenFileOf(hostDir);
   const hosts = Object.values(playbook.hosts);
   const memservers = hosts.filter((h): h is MemoryHost => h.role === "memory").map((host) => ({
     host: host.name,
@@ -192,27 +200,37 @@ export function planRun(playbook: Playbook, runId: string): RunPlan {
   const computes = hosts.filter((h): h is ComputeHost => h.role === "compute").map((host) => {
     const apps = playbook.apps.filter((a) => a.host === host.name);
     const market = nodeMarket(host, apps);
-    const equal = equalSplit(market);
+    const equal = equalSplit(market).map(bytesOfBundle);
     const memserver = memservers.find((m) => m.host === host.memoryNode);
     const address = `${memserver?.connectAddress ?? "127.0.0.1"}:${memserver?.port ?? 0}`;
     return {
       host: host.name,
       memoryNode: host.memoryNode,
-      market: { cacheMiB: market.cacheMiB, bandwidthMbps: market.bandwidthMbps },
-      apps: apps.map((app, i) => ({
-        name: app.name,
-        host: host.name,
-        launch: launchSpec(app, {
-          allocation: toAllocation(equal[i] ?? { cacheMiB: 0, bandwidthMbps: 0 }),
-          memserver: address,
-          tokenFile,
-          seed: playbook.seed + playbook.apps.indexOf(app),
-          transport: memserver?.transport ?? "auto",
-        }),
-      })),
+      capacity: { cacheBytes: host.cacheBytes, bandwidthBytesPerSec: host.bandwidthBytesPerSec },
+      market,
+      apps: apps.map((app, i) => {
+        const share = equal[i] ?? { cacheBytes: 0, bandwidthBytesPerSec: 0 };
+        return {
+          name: app.name,
+          host: host.name,
+          equal: share,
+          launch: launchSpec(app, {
+            allocation: share,
+            memserver: address,
+            tokenFile,
+            seed: playbook.seed + playbook.apps.indexOf(app),
+            transport: memserver?.transport ?? "auto",
+          }),
+        };
+      }),
     };
   });
   return { runId, hostDir, memservers, computes };
+}
+
+/** The launch spec with another allocation (a relaunch at the allocation in force). */
+export function withAllocation(spec: LaunchSpec, allocation: Allocation): LaunchSpec {
+  return { ...spec, allocation };
 }
 
 /** The memory-server address with the port the server actually bound. */
@@ -259,9 +277,9 @@ export function describePlan(
     const compute = plan.computes.find((c) => c.host === host.name);
     if (compute !== undefined) {
       lines.push(
-        `  market: cache ${compute.market.cacheMiB.toFixed(0)} MiB, bandwidth ${
-          compute.market.bandwidthMbps.toFixed(0)
-        } Mbps, memory node ${compute.memoryNode}`,
+        `  market: cache ${formatBytes(compute.capacity.cacheBytes)}, bandwidth ${
+          formatRate(compute.capacity.bandwidthBytesPerSec)
+        }, memory node ${compute.memoryNode}`,
       );
       if (compute.apps.some((a) => a.launch.enforcement === "farmem")) {
         lines.push(`  write ${plan.hostDir}/memserver.token (the memory node's secret, mode 0600)`);

@@ -531,7 +531,7 @@ export class PageCache {
     this.mrc?.resetHistogram();
   }
 
-  /** The current miss-ratio curve, [[cacheMiB, missRatio], ...]; empty without MRC or samples. */
+  /** The current miss-ratio curve, [[cacheBytes, missRatio], ...]; empty without MRC or samples. */
   curve(): Array<[number, number]> {
     if (this.mrc === undefined) return [];
     // The cache counts accesses; the MRC sees only sampled ones (see lookup).

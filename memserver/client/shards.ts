@@ -5,7 +5,6 @@
  * The hot path (`access`) is one hash and one compare for unsampled pages.
  * @module
  */
-import { BYTES_PER_MIB } from "../../common/units.ts";
 
 /** Options of {@linkcode ShardsMrc}. */
 export interface ShardsOptions {
@@ -169,15 +168,14 @@ export class ShardsMrc {
     return Math.min(1, Math.max(0, 1 - hits / expected));
   }
 
-  /** The curve as [[cacheMiB, missRatio], ...] at evenly spaced sizes up to the dataset. */
+  /** The curve as [[cacheBytes, missRatio], ...] at evenly spaced sizes up to the dataset. */
   curve(): Array<[number, number]> {
     const result: Array<[number, number]> = [];
     for (let k = 1; k <= this.#points; k++) {
       const cachePages = Math.round((this.#datasetPages * k) / this.#points);
       const ratio = this.missRatio(cachePages);
       if (ratio === undefined) return [];
-      const cacheMiB = (cachePages * this.#pageBytes) / BYTES_PER_MIB;
-      result.push([Math.round(cacheMiB * 1000) / 1000, Math.round(ratio * 10000) / 10000]);
+      result.push([cachePages * this.#pageBytes, Math.round(ratio * 10000) / 10000]);
     }
     return result;
   }

@@ -1,10 +1,18 @@
 import assert from "node:assert/strict";
 import type { AppSample } from "../../agent/protocol.ts";
 import { BYTES_PER_MIB, BYTES_PER_SEC_PER_MBPS } from "../../common/units.ts";
+import { equalSplit } from "../auction/equal_split.ts";
 import type { NodeMarket } from "../auction/market.ts";
 import { buildModel } from "../auction/model.ts";
+import { bundleOfBytes } from "../auction/units.ts";
 import { validatePlaybook } from "../playbook/validate.ts";
-import { AllocationLoop, PROBE_FRACTION, probeSplit } from "./epoch.ts";
+import type { EpochRecord } from "../results/types.ts";
+import { AllocationState } from "./allocation_state.ts";
+import { Decider } from "./decide.ts";
+import { enforceNode } from "./enforce.ts";
+import { epochRecord } from "./epoch_record.ts";
+import { planRun } from "./plan.ts";
+import { PROBE_FRACTION, probeSplit } from "./probe.ts";
 
 const playbook = (policy: string) =>
   validatePlaybook({
@@ -105,21 +113,37 @@ function interpolateCurve(curve: Array<[number, number]>, c: number): number {
   return 1e-9 / model.opsPerSec(c, 1e-9);
 }
 
-function runEpochs(policy: string, epochs: number) {
-  const loop = new AllocationLoop(playbook(policy));
-  const records = [];
+async function runEpochs(policy: string, epochs: number) {
+  const pb = playbook(policy);
+  const plan = planRun(pb, "decide-test");
+  const state = new AllocationState(plan);
+  const decider = new Decider(plan, { policy: pb.policy });
+  const records: EpochRecord[] = [];
   for (let epoch = 0; epoch < epochs; epoch++) {
     const samples = new Map<string, AppSample[]>();
     for (const app of ["kv", "scan"] as const) {
-      const current = loop.current(app);
-      if (current === undefined) throw new Error(`no allocation for ${app}`);
+      const current = bundleOfBytes(state.inForce(app));
       samples.set(app, samplesFor(app, current.cacheMiB, current.bandwidthMbps, epoch));
     }
-    records.push(
-      loop.decide({ epoch, elapsedMs: (epoch + 1) * 5000, warmup: epoch < 3, samples }).record,
-    );
+    const allocations = state.snapshot();
+    const warmup = epoch < 3;
+    const decision = decider.decide({ epoch, warmup, samples, allocations });
+    state.request(decision.targets);
+    await enforceNode("node", { state, epoch, down: new Map(), apply: () => Promise.resolve() });
+    records.push(epochRecord({
+      epoch,
+      wallTimeMs: 0,
+      elapsedMs: (epoch + 1) * 5000,
+      warmup,
+      policy: pb.policy,
+      plan,
+      allocations,
+      down: new Map(),
+      decision,
+      timings: { collectMs: 0, estimateMs: 0, auctionMs: 0, enforceMs: 0 },
+    }));
   }
-  return { loop, records };
+  return { records };
 }
 
 Deno.test("probeSplit raises one app's cache at a time and keeps the node's total", () => {
@@ -132,14 +156,14 @@ Deno.test("probeSplit raises one app's cache at a time and keeps the node's tota
     apps: ["a", "b", "c"].map((id) => ({ id, model: placeholder, limits })),
   };
   for (let epoch = 0; epoch < 3; epoch++) {
-    const bundles = probeSplit(market, epoch);
+    const bundles = probeSplit(market, equalSplit(market), epoch);
     assert.ok(Math.abs(bundles.reduce((a, b) => a + b.cacheMiB, 0) - 300) < 1e-6);
     assert.ok(Math.abs((bundles[epoch]?.cacheMiB ?? 0) - 100 * (1 + PROBE_FRACTION)) < 1e-6);
   }
 });
 
-Deno.test("the loop keeps the equal split while warming up, then allocates by the fitted models", () => {
-  const { records } = runEpochs("symbiosis", 8);
+Deno.test("the decider keeps the equal split while warming up, then allocates by the fitted models", async () => {
+  const { records } = await runEpochs("symbiosis", 8);
   assert.equal(records[0]?.phase, "warmup");
   assert.equal(records[0]?.nodes[0]?.prices, null);
   const last = records.at(-1);
@@ -154,8 +178,8 @@ Deno.test("the loop keeps the equal split while warming up, then allocates by th
   assert.ok((kv?.predictedOpsPerSec ?? 0) > 0);
 });
 
-Deno.test("the loop's predictions match a noiseless app within a few percent", () => {
-  const { records } = runEpochs("symbiosis", 10);
+Deno.test("the decider's predictions match a noiseless app within a few percent", async () => {
+  const { records } = await runEpochs("symbiosis", 10);
   for (const app of records.at(-1)?.apps ?? []) {
     if (app.predictedOpsPerSec === null || app.opsPerSec === null) {
       throw new Error(`no prediction for ${app.name}`);
@@ -168,8 +192,8 @@ Deno.test("the loop's predictions match a noiseless app within a few percent", (
   }
 });
 
-Deno.test("the loop under static keeps the equal split throughout", () => {
-  const { records } = runEpochs("static", 6);
+Deno.test("the decider under static keeps the equal split throughout", async () => {
+  const { records } = await runEpochs("static", 6);
   for (const record of records) {
     for (const app of record.apps) assert.ok(Math.abs(app.cacheMiB - 128) < 1e-6);
   }

@@ -1,0 +1,84 @@
+/**
+ * Failed enforcement, end to end through simulated agents: the failure is an event, the epoch
+ * record shows what was in force and what was requested, the step is retried, and no node is
+ * ever overcommitted, neither in the records nor in what the agents actually applied.
+ */
+import assert from "node:assert/strict";
+import { readEpochs } from "../results/read.ts";
+import { parseEvents } from "../results/read.ts";
+import { simulatePlaybook } from "../simulate/simulate.ts";
+import { twoAppPlaybook } from "../../test/fixtures/two_apps.ts";
+
+const CACHE_BYTES = 8 * 2 ** 20;
+const BANDWIDTH_BYTES_PER_SEC = 80 * 125_000;
+
+async function runWithFailingShrink() {
+  const output = await Deno.makeTempDir({ prefix: "spirit-enforcement-sim-" });
+  try {
+    const playbook = twoAppPlaybook(output, { duration: "12s" });
+    // While warming up, the probe gives scan the whole cache at 2 s and takes it back at 3 s:
+    // that shrink fails until 6 s.
+    const result = await simulatePlaybook(playbook, {
+      seed: 3,
+      startWallMs: 0,
+      faults: [{ kind: "enforcement-fails", app: "scan", fromMs: 3000, untilMs: 6000 }],
+    });
+    return {
+      world: result.world,
+      records: (await readEpochs(result.runDir)).records,
+      events: parseEvents(await Deno.readTextFile(`${result.runDir}/events.jsonl`)),
+    };
+  } finally {
+    await Deno.remove(output, { recursive: true });
+  }
+}
+
+Deno.test("a failed enforcement is an event, recorded as not applied, and retried", async () => {
+  const { records, events, world } = await runWithFailingShrink();
+  const faults = events.filter((e) => e.kind === "fault");
+  assert.deepEqual(
+    faults.map((e) => [e.app, e.time]),
+    [3000, 4000, 5000].map((ms) => [
+      "scan",
+      new Date(ms).toISOString(),
+    ]),
+  );
+  assert.ok(faults.every((e) => /allocation not applied \(retried next epoch\)/.test(e.message)));
+  for (const epoch of [3, 4, 5]) {
+    const [kv, scan] = records.find((r) => r.epoch === epoch)?.apps ?? [];
+    assert.equal(scan?.cacheMiB, 8, `epoch ${epoch}: scan still holds the cache`);
+    assert.ok(scan?.requested !== undefined && scan.requested.cacheMiB < 8);
+    assert.match(scan?.notApplied ?? "", /failed: .*injected fault/);
+    assert.equal(kv?.cacheMiB, 0, `epoch ${epoch}: kv's grow waits`);
+    assert.match(kv?.notApplied ?? "", /waiting for capacity/);
+  }
+  const retried = world.applied.find((a) => a.app === "scan" && a.timeMs === 6000);
+  assert.ok(retried !== undefined && retried.allocation.cacheBytes < CACHE_BYTES, "retried at 6 s");
+  assert.ok(records.filter((r) => r.epoch >= 6).every((r) => r.apps.every((a) => !a.notApplied)));
+});
+
+Deno.test("no node is overcommitted by what the agents applied, even while a shrink fails", async () => {
+  const { records, world } = await runWithFailingShrink();
+  const inForce = new Map<string, { cacheBytes: number; bandwidthBytesPerSec: number }>();
+  for (const applied of world.applied) {
+    inForce.set(applied.app, applied.allocation);
+    const total = [...inForce.values()].reduce(
+      (sum, a) => ({
+        cacheBytes: sum.cacheBytes + a.cacheBytes,
+        bandwidthBytesPerSec: sum.bandwidthBytesPerSec + a.bandwidthBytesPerSec,
+      }),
+      { cacheBytes: 0, bandwidthBytesPerSec: 0 },
+    );
+    assert.ok(total.cacheBytes <= CACHE_BYTES, `cache at ${applied.timeMs} ms`);
+    assert.ok(
+      total.bandwidthBytesPerSec <= BANDWIDTH_BYTES_PER_SEC,
+      `bandwidth at ${applied.timeMs}`,
+    );
+  }
+  for (const record of records) {
+    const node = record.nodes[0];
+    assert.ok(node?.allocated !== undefined);
+    assert.ok(node.allocated.cacheMiB <= node.cacheMiB + 1e-9, `epoch ${record.epoch}`);
+    assert.ok(node.allocated.bandwidthMbps <= node.bandwidthMbps + 1e-9, `epoch ${record.epoch}`);
+  }
+});

@@ -1,0 +1,130 @@
+/**
+ * The record of one epoch (a line of epochs.jsonl) from what was in force, what was observed
+ * and what was decided; sizes converted to the units users read, MiB and Mbps. Pure.
+ * @module
+ */
+import { bundleOfBytes, mbpsOfBytesPerSec, mibOfBytes } from "../auction/units.ts";
+import type { Policy } from "../playbook/types.ts";
+import {
+  type AppEpochRecord,
+  EPOCH_RECORD_VERSION,
+  type EpochRecord,
+  type NodeEpochRecord,
+} from "../results/types.ts";
+import type { AppAllocation } from "./allocation_state.ts";
+import type { AppDecision, Decision } from "./decide.ts";
+import type { RunPlan } from "./plan.ts";
+
+/** Control-loop time of one epoch. */
+export interface EpochTimings {
+  collectMs: number;
+  estimateMs: number;
+  auctionMs: number;
+  enforceMs: number;
+}
+
+/** What an epoch record is made of. */
+export interface EpochFacts {
+  epoch: number;
+  /** Wall-clock time at the end of the epoch, Unix epoch ms. */
+  wallTimeMs: number;
+  elapsedMs: number;
+  warmup: boolean;
+  policy: Policy;
+  plan: RunPlan;
+  /** Each app's allocation during the epoch (before this epoch's enforcement). */
+  allocations: ReadonlyMap<string, AppAllocation>;
+  /** Apps that are not running, and why. */
+  down: ReadonlyMap<string, string>;
+  decision: Decision;
+  timings: EpochTimings;
+}
+
+function appRecord(
+  name: string,
+  host: string,
+  facts: { allocation: AppAllocation | undefined; decided: AppDecision | undefined; down?: string },
+): AppEpochRecord {
+  const { allocation, decided, down } = facts;
+  const inForce = allocation === undefined
+    ? { cacheMiB: 0, bandwidthMbps: 0 }
+    : bundleOfBytes(allocation.inForce);
+  const sample = decided?.lastSample ?? null;
+  const model = decided?.model ?? null;
+  return {
+    name,
+    host,
+    cacheMiB: inForce.cacheMiB,
+    bandwidthMbps: inForce.bandwidthMbps,
+    ...(allocation === undefined || allocation.notApplied === null ? {} : {
+      requested: bundleOfBytes(allocation.requested),
+      notApplied: allocation.notApplied,
+    }),
+    ...(down === undefined ? {} : { down }),
+    opsPerSec: decided?.opsPerSec ?? null,
+    used: {
+      cacheMiB: mibOfBytes(sample?.residentBytes ?? 0),
+      remoteReadMbps: mbpsOfBytesPerSec(sample?.swapInBytesPerSec ?? 0),
+      remoteWriteMbps: mbpsOfBytesPerSec(sample?.swapOutBytesPerSec ?? 0),
+    },
+    predictedOpsPerSec: decided?.predictedOpsPerSec ?? null,
+    model: model === null ? "equal-split" : model.spec.kind,
+    ...(model === null ? {} : { modelSpec: model.spec }),
+    equalSplitPredictedOpsPerSec: decided?.equalSplitPredictedOpsPerSec ?? null,
+    ...(sample === null ? {} : {
+      enforced: {
+        cache: sample.enforceable.cache.enforced,
+        bandwidth: sample.enforceable.bandwidthRead.enforced,
+      },
+    }),
+  };
+}
+
+/** Builds the epoch's record. */
+export function epochRecord(facts: EpochFacts): EpochRecord {
+  const { plan, decision, allocations, timings } = facts;
+  const apps = plan.computes.flatMap((compute) =>
+    compute.apps.map((app) => {
+      const down = facts.down.get(app.name);
+      return appRecord(app.name, compute.host, {
+        allocation: allocations.get(app.name),
+        decided: decision.apps.get(app.name),
+        ...(down === undefined ? {} : { down }),
+      });
+    })
+  );
+  const nodes = plan.computes.map((compute): NodeEpochRecord => {
+    const node = decision.nodes.find((n) => n.host === compute.host);
+    const allocated = { cacheBytes: 0, bandwidthBytesPerSec: 0 };
+    for (const app of compute.apps) {
+      const inForce = allocations.get(app.name)?.inForce;
+      allocated.cacheBytes += inForce?.cacheBytes ?? 0;
+      allocated.bandwidthBytesPerSec += inForce?.bandwidthBytesPerSec ?? 0;
+    }
+    const capacity = bundleOfBytes(compute.capacity);
+    return {
+      host: compute.host,
+      cacheMiB: capacity.cacheMiB,
+      bandwidthMbps: capacity.bandwidthMbps,
+      allocated: bundleOfBytes(allocated),
+      prices: node?.prices ?? null,
+      auctionMs: node?.auctionMs ?? 0,
+      iterations: node?.iterations ?? 0,
+      converged: node?.converged ?? true,
+    };
+  });
+  return {
+    v: EPOCH_RECORD_VERSION,
+    epoch: facts.epoch,
+    time: new Date(facts.wallTimeMs).toISOString(),
+    elapsedMs: facts.elapsedMs,
+    phase: facts.warmup ? "warmup" : "measure",
+    policy: facts.policy,
+    apps,
+    nodes,
+    timings: {
+      ...timings,
+      totalMs: timings.collectMs + timings.estimateMs + timings.auctionMs + timings.enforceMs,
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * How the parts of a run report what happens: an `Emit` function that records a RunEvent
+ * (events.jsonl and the terminal), and the events an agent's own messages become.
+ * @module
+ */
+import type { AgentEvent, AppExit } from "../../agent/protocol.ts";
+import type { RunEvent } from "../results/types.ts";
+
+/** A run event without its time (the run stamps it). */
+export type RunEventBody = Omit<RunEvent, "time">;
+
+/** Records one event; resolves once it is written. */
+export type Emit = (event: RunEventBody) => Promise<void>;
+
+/** True when an app's exit is a crash (a signal or a non-zero status), not a normal end. */
+export function isCrash(exit: AppExit): boolean {
+  return exit.signal !== null || exit.code !== 0;
+}
+
+/** Describes an app's exit, e.g. "exit status 1" or "signal SIGKILL". */
+export function describeExit(exit: AppExit): string {
+  return exit.signal !== null ? `signal ${exit.signal}` : `exit status ${exit.code}`;
+}
+
+/**
+ * The run event for an agent's `app-exited` or `warning` message on `host` (null for the
+ * messages that are not events: samples, attachment).
+ */
+export function agentEventBody(host: string, event: AgentEvent): RunEventBody | null {
+  switch (event.event) {
+    case "app-exited":
+      return isCrash(event.exit)
+        ? {
+          kind: "fault",
+          host,
+          app: event.appId,
+          message: `app crashed (${describeExit(event.exit)})`,
+          details: { exit: event.exit },
+        }
+        : {
+          kind: "stop",
+          host,
+          app: event.appId,
+          message: `app exited by itself (${describeExit(event.exit)})`,
+          details: { exit: event.exit },
+        };
+    case "warning":
+      return {
+        kind: "warning",
+        host,
+        ...(event.appId === undefined ? {} : { app: event.appId }),
+        message: event.message,
+      };
+    default:
+      return null;
+  }
+}
