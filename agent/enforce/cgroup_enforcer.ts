@@ -20,7 +20,7 @@ export interface EnforcerOptions {
 /** Keeps one cgroup at its allocation. */
 export class CgroupEnforcer {
   readonly #cgroup: Cgroup;
-  readonly #devices: readonly string[];
+  #devices: readonly string[];
   readonly #options: EnforcerOptions;
   #limitBytes: number | null = null;
   #generation = 0;
@@ -67,6 +67,11 @@ export class CgroupEnforcer {
     }
     this.#stepping = this.#continueSteps(generation, rest);
     return "stepping";
+  }
+
+  /** Throttles `devices` from the next allocation on (the caller applies the current one). */
+  setDevices(devices: readonly string[]): void {
+    this.#devices = [...devices];
   }
 
   /** Resolves when the shrink in progress (if any) has finished or been superseded. */

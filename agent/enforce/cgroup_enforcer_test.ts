@@ -36,6 +36,9 @@ class FakeCgroup implements Cgroup {
   writeBandwidth(): Promise<void> {
     return Promise.resolve();
   }
+  clearBandwidth(): Promise<void> {
+    return Promise.resolve();
+  }
   clearLimits(): Promise<void> {
     return Promise.resolve();
   }
@@ -47,6 +50,8 @@ class FakeCgroup implements Cgroup {
       majorFaults: 0,
       swapInBytes: 0,
       swapOutBytes: null,
+      swapDeviceBytes: new Map(),
+      workingset: { refaultTotal: null, activateTotal: null },
       ioReadBytes: 0,
       ioWriteBytes: 0,
       pressure: null,

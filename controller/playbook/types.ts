@@ -131,8 +131,12 @@ export interface CgroupSettings {
    * `/system.slice/docker-abc.scope`); then nothing is started and `argv` is absent.
    */
   path?: string;
-  /** Block devices the app swaps to (remote memory); bandwidth limits throttle them. */
-  swapDevices: string[];
+  /**
+   * Block devices the app swaps to (remote memory); bandwidth limits throttle them. Absent:
+   * the node's default, resolved by the agent (its remote swap device, else every active swap
+   * device).
+   */
+  swapDevices?: string[];
 }
 
 /** An unmodified program run in a cgroup the agent creates, or an existing cgroup adopted. */

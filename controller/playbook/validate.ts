@@ -268,11 +268,12 @@ function resolve(parsed: ParsedPlaybook): Playbook {
           env: c.env,
           cgroup: {
             ...(c.cgroup.path === undefined ? {} : { path: c.cgroup.path }),
-            swapDevices: c.cgroup.swapDevice === undefined
-              ? []
-              : typeof c.cgroup.swapDevice === "string"
-              ? [c.cgroup.swapDevice]
-              : c.cgroup.swapDevice,
+            // No device named: the node's default, which the agent resolves (never "none").
+            ...(c.cgroup.swapDevice === undefined ? {} : {
+              swapDevices: typeof c.cgroup.swapDevice === "string"
+                ? [c.cgroup.swapDevice]
+                : c.cgroup.swapDevice,
+            }),
           },
           throughput: resolveThroughput(c.throughput),
         },

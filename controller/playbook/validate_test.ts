@@ -155,6 +155,15 @@ Deno.test("validatePlaybook defaults a command's throughput source to none", () 
   assert.deepEqual(app.command.throughput, { kind: "none" });
 });
 
+Deno.test("validatePlaybook leaves a command's swap devices to the node when none is named", () => {
+  const s = spec();
+  s.apps = [{ name: "x", host: "cn1", command: { argv: ["x"] } }];
+  const app = validatePlaybook(s).apps[0];
+  assert.ok(app?.kind === "command");
+  assert.deepEqual(app.command.cgroup, {});
+  assert.equal("swapDevices" in app.command.cgroup, false);
+});
+
 Deno.test("validatePlaybook resolves a phased workload", () => {
   const s = spec();
   s.apps = [{

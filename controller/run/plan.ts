@@ -135,7 +135,10 @@ export function launchSpec(
     appId: app.name,
     allocation: options.allocation,
     throughput: command.throughput,
-    swapDevices: command.cgroup.swapDevices,
+    // Absent: the agent throttles the node's default swap devices.
+    ...(command.cgroup.swapDevices === undefined
+      ? {}
+      : { swapDevices: command.cgroup.swapDevices }),
     ...(Object.keys(command.env).length > 0 ? { env: command.env } : {}),
     ...(command.cwd === undefined ? {} : { cwd: command.cwd }),
   };

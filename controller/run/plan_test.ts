@@ -53,6 +53,22 @@ Deno.test("planRun builds workload and cgroup launch specs", () => {
   assert.deepEqual(cmd.launch.swapDevices, ["/dev/loop7"]);
 });
 
+Deno.test("planRun leaves the swap devices to the agent when the playbook names none", () => {
+  const spec = validatePlaybook({
+    name: "plan-default-swap",
+    hosts: {
+      mem: { role: "memory", memserver: { capacity: "256MiB", transport: "tcp", port: 0 } },
+      node: { role: "compute", memoryNode: "mem", cache: "96MiB", bandwidth: "300Mbps" },
+    },
+    apps: [{ name: "cmd", host: "node", command: { argv: ["sleep", "1"] } }],
+    duration: "20s",
+  });
+  const launch = planRun(spec, "r5").computes[0]?.apps[0]?.launch;
+  assert.equal(launch?.enforcement, "cgroup");
+  // Absent, not []: an empty list would mean "throttle nothing".
+  assert.equal(launch !== undefined && "swapDevices" in launch, false);
+});
+
 Deno.test("withPort rewrites the memory-server address once the port is known", () => {
   const kv = planRun(playbook(), "r3").computes[0]?.apps[0]?.launch;
   if (kv === undefined) throw new Error("no app");
