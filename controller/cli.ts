@@ -11,6 +11,7 @@ import { memserverCommand } from "../memserver/command.ts";
 import { workloadCommand } from "../agent/workloads/command.ts";
 import { agentCommand } from "../agent/command.ts";
 import { execCommand } from "../agent/exec_command.ts";
+import { loadgenCommand } from "../loadgen/command.ts";
 import { reportCommand } from "./results/command.ts";
 import { checkCommand, downCommand, runCommand } from "./run/command.ts";
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
       workloadCommand(),
       agentCommand(),
       execCommand(),
+      loadgenCommand(),
       reportCommand(),
       runCommand(),
       checkCommand(),
