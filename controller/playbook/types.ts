@@ -5,6 +5,7 @@
  * @module
  */
 import type { ThroughputSource } from "../../agent/protocol.ts";
+import type { LoadgenProtocol, LoadgenWorkload, ServerAddress } from "../../loadgen/options.ts";
 
 /** Allocation policies a playbook can ask for. */
 export const POLICIES = ["symbiosis", "static", "ideal", "harvest", "trade", "drf"] as const;
@@ -139,6 +140,24 @@ export interface CgroupSettings {
   swapDevices?: string[];
 }
 
+/** spirit's load generator driving a key-value server (`spirit loadgen`). */
+export interface LoadgenDriver {
+  kind: "loadgen";
+  protocol: LoadgenProtocol;
+  server: ServerAddress;
+  /** The load; its `seed` is the playbook's seed plus the app's index. */
+  workload: LoadgenWorkload;
+}
+
+/**
+ * A client program the agent runs beside a command app, outside its cgroup (so the client's
+ * memory and CPU are not the app's), stopped with it.
+ */
+export type DriverSettings = (LoadgenDriver | { kind: "argv"; argv: string[] }) & {
+  env: Record<string, string>;
+  cwd?: string;
+};
+
 /** An unmodified program run in a cgroup the agent creates, or an existing cgroup adopted. */
 export interface CommandSpec {
   /** What to start; absent when `cgroup.path` adopts an existing cgroup. */
@@ -146,6 +165,8 @@ export interface CommandSpec {
   cwd?: string;
   env: Record<string, string>;
   cgroup: CgroupSettings;
+  /** A client run beside the app (a load generator for a server), if any. */
+  driver?: DriverSettings;
   throughput: ThroughputSource;
 }
 

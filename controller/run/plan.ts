@@ -3,7 +3,8 @@
  * prints it, a real run carries it out.
  * @module
  */
-import type { Allocation, LaunchSpec } from "../../agent/protocol.ts";
+import type { Allocation, DriverSpec, LaunchSpec } from "../../agent/protocol.ts";
+import { loadgenArgs } from "../../loadgen/options.ts";
 import {
   BYTES_PER_MIB,
   BYTES_PER_SEC_PER_MBPS,
@@ -13,7 +14,14 @@ import {
 import { equalSplit } from "../auction/equal_split.ts";
 import type { AppLimits as MarketLimits, NodeMarket } from "../auction/market.ts";
 import { buildModel } from "../auction/model.ts";
-import type { App, ComputeHost, MemoryHost, Playbook, Workload } from "../playbook/types.ts";
+import type {
+  App,
+  ComputeHost,
+  DriverSettings,
+  MemoryHost,
+  Playbook,
+  Workload,
+} from "../playbook/types.ts";
 
 /** A memory server to start. */
 export interface MemserverPlan {
@@ -107,6 +115,20 @@ function workloadArgs(workload: Workload, options: { seed: number }): string[] {
   return args;
 }
 
+/** The agent's driver spec for a playbook driver (spirit loadgen runs as `kind: "spirit"`). */
+export function driverSpec(driver: DriverSettings): DriverSpec {
+  const common = {
+    ...(Object.keys(driver.env).length > 0 ? { env: driver.env } : {}),
+    ...(driver.cwd === undefined ? {} : { cwd: driver.cwd }),
+  };
+  if (driver.kind === "argv") return { kind: "argv", argv: driver.argv, ...common };
+  return {
+    kind: "spirit",
+    args: loadgenArgs(driver.protocol, { server: driver.server, workload: driver.workload }),
+    ...common,
+  };
+}
+
 /** The launch spec of one app. */
 export function launchSpec(
   app: App,
@@ -141,6 +163,7 @@ export function launchSpec(
       : { swapDevices: command.cgroup.swapDevices }),
     ...(Object.keys(command.env).length > 0 ? { env: command.env } : {}),
     ...(command.cwd === undefined ? {} : { cwd: command.cwd }),
+    ...(command.driver === undefined ? {} : { driver: driverSpec(command.driver) }),
   };
   if (command.cgroup.path !== undefined) {
     return { ...common, enforcement: "cgroup-existing", path: command.cgroup.path };
@@ -254,6 +277,20 @@ export function describePlan(playbook: Playbook, plan: RunPlan): string {
         lines.push(
           `  launch ${app.name}: ${what} (starts at ${start}, enforced by ${launch.enforcement})`,
         );
+        if (launch.enforcement !== "farmem" && launch.driver !== undefined) {
+          const argv = launch.driver.kind === "argv"
+            ? launch.driver.argv
+            : ["spirit", ...launch.driver.args];
+          lines.push(`    driver: ${argv.join(" ")} (beside it, outside its cgroup)`);
+        }
+        if (launch.enforcement !== "farmem") {
+          lines.push(
+            `    swap devices: ${
+              launch.swapDevices?.join(", ") ??
+                "the node's default (its remote swap device, else every active one)"
+            }`,
+          );
+        }
       }
     }
   }

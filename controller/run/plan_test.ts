@@ -87,3 +87,41 @@ Deno.test("describePlan lists what is started where, touching nothing", () => {
   assert.match(text, /launch kv: workload kv --memserver/);
   assert.match(text, /launch cmd: command sleep 1 in a new cgroup/);
 });
+
+Deno.test("planRun runs a loadgen driver through the node's spirit CLI", () => {
+  const spec = validatePlaybook({
+    name: "plan-driver",
+    hosts: {
+      mem: { role: "memory", memserver: { capacity: "256MiB", transport: "tcp", port: 0 } },
+      node: { role: "compute", memoryNode: "mem", cache: "96MiB", bandwidth: "300Mbps" },
+    },
+    apps: [{
+      name: "mc",
+      host: "node",
+      command: {
+        argv: ["memcached", "-p", "11311"],
+        driver: { loadgen: { protocol: "memcached", server: "127.0.0.1:11311", keys: 1000 } },
+      },
+    }],
+    duration: "20s",
+    seed: 7,
+  });
+  const plan = planRun(spec, "r6");
+  const launch = plan.computes[0]?.apps[0]?.launch;
+  if (launch?.enforcement !== "cgroup" || launch.driver?.kind !== "spirit") {
+    throw new Error("expected a spirit driver");
+  }
+  assert.deepEqual(launch.driver.args.slice(0, 6), [
+    "loadgen",
+    "memcached",
+    "--server",
+    "127.0.0.1:11311",
+    "--keys",
+    "1000",
+  ]);
+  assert.equal(launch.driver.args[launch.driver.args.indexOf("--seed") + 1], "7");
+  assert.equal(launch.throughput?.kind === "log" && launch.throughput.from, "driver");
+  const text = describePlan(spec, plan);
+  assert.match(text, /driver: spirit loadgen memcached --server 127\.0\.0\.1:11311/);
+  assert.match(text, /swap devices: the node's default/);
+});
