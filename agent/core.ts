@@ -313,10 +313,20 @@ export class AgentCore {
       return app instanceof CgroupApp ? [app] : [];
     });
     if (following.length === 0) return;
-    const devices = defaultSwapDevices(
-      await readSwapDevices(),
-      this.config.remoteSwapDevice?.() ?? null,
-    );
+    let devices: string[];
+    try {
+      devices = defaultSwapDevices(
+        await readSwapDevices(),
+        this.config.remoteSwapDevice?.() ?? null,
+      );
+    } catch (error) {
+      // A device coming or going mid-read: keep the current devices until the next round.
+      this.#emit({
+        event: "warning",
+        message: `Cannot read the node's swap devices: ${(error as Error).message}`,
+      });
+      return;
+    }
     const same = (a: readonly string[]) =>
       a.length === devices.length && a.every((d) => devices.includes(d));
     await Promise.all(
