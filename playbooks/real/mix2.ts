@@ -16,7 +16,7 @@ export default definePlaybook({
   apps: [memcachedApp({ keys: 200_000, valueSize: "1KiB" }), scanApp(256)],
   policy: "symbiosis",
   epoch: "5s",
-  warmup: "20s",
-  duration: "90s",
+  warmup: "30s",
+  duration: "2m",
   output: "results",
 });

@@ -20,7 +20,7 @@ export default definePlaybook({
   ],
   policy: "symbiosis",
   epoch: "5s",
-  warmup: "25s",
-  duration: "90s",
+  warmup: "30s",
+  duration: "2m",
   output: "results",
 });
