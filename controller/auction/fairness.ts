@@ -4,6 +4,7 @@
  * @module
  */
 import { type Bundle, clipToLimits, type NodeMarket, opsOf } from "./market.ts";
+import { lastWhere } from "./search.ts";
 
 /** Jain's fairness index of non-negative values: 1 when all equal, 1/n at worst. */
 export function jainIndex(values: readonly number[]): number {
@@ -151,14 +152,7 @@ export function idleAmount(
   if (keeps(spare)) return spare;
   // Callers that only care about amounts above a threshold skip the search below it.
   if (options.above !== undefined && (spare <= options.above || !keeps(options.above))) return 0;
-  let lo = 0;
-  let hi = spare;
-  for (let k = 0; k < 40; k++) {
-    const mid = (lo + hi) / 2;
-    if (keeps(mid)) lo = mid;
-    else hi = mid;
-  }
-  return lo;
+  return lastWhere(keeps, { lo: 0, hi: spare, steps: 40 });
 }
 
 function bestGainer(
