@@ -1,29 +1,28 @@
 /**
  * Completing a market allocation so that it never idles capacity. Pure.
  *
- * Every app keeps only what it gains from (its bundle trimmed); what is trimmed, and what
- * nobody bought, forms a pool per good, split into lots by where it came from. Then, per good:
+ * Every app keeps only what it gains from (its bundle trimmed by slope: see IDLE_RATE); what
+ * is trimmed, and what nobody bought, forms a pool per good, split into lots by where it came
+ * from. Then, per good:
  *
  * 1. **Gifts**: the pool goes to the apps that gain from it, in equal additions capped at what
- *    each can use, or, where that would make another app envy a receiver, greedily to the
- *    receivers nobody envies, each as much as envy-freeness allows.
- * 2. **Sales**: a lot an app gains from but cannot receive as a gift without being envied is
- *    sold to it: it pays for the lot with the other good, as little as makes the envy vanish,
- *    while it still gains. The payment goes to the app whose envy blocked the gift (else to
- *    the lot's holder) when that app gains from it: this keeps the market's budget balance,
- *    which is where envy-freeness comes from, instead of giving capacity away.
- * 3. **Returns**: what nobody gains from goes back where the equal split put it: first to the
+ *    each can use, or, where that would make another app envy a receiver, slice by slice to
+ *    the app gaining most from each slice, each as much as envy-freeness allows. Gifts of one
+ *    good can make the other useful, so both goods are handed out in a few rounds.
+ * 2. **Returns**: what nobody gains from goes back where the equal split put it: first to the
  *    apps holding less than their endowment of the good (in proportion to what they lack),
- *    then to the apps it was trimmed from. An app never gives up below its endowment
- *    capacity that nobody takes.
+ *    then to the apps it was trimmed from, then to any app. An app never gives up below its
+ *    endowment capacity that nobody takes.
  *
- * Every step keeps sharing incentive (no app loses) and checks envy-freeness among equally
- * endowed apps around the apps it changes, so a certified input stays certified.
+ * Every step keeps sharing incentive (no app loses more than a trimmed sliver) and checks
+ * envy-freeness among equally endowed apps around the apps it changes, so a certified input
+ * stays certified. Where only envy stands in the way of a gift, the gap stays; symbiosis.ts
+ * then looks for an allocation closer to the equal split that has none.
  * @module
  */
 import { CERTIFY_TOLERANCE, envyAround } from "./certification.ts";
 import { IDLE_LOSS } from "./fairness.ts";
-import { type Bundle, clipToLimits, type NodeMarket, opsOf } from "./market.ts";
+import { type Bundle, type NodeMarket, opsOf } from "./market.ts";
 import { lastWhere } from "./search.ts";
 
 /** A good, by its key in a bundle. */
@@ -41,12 +40,10 @@ const GOODS: readonly Good[] = ["bandwidthMbps", "cacheMiB"];
 const IDLE_RATE = (2 * IDLE_LOSS) / CERTIFY_TOLERANCE;
 /** Slices a pool is handed out in when equal additions are not envy-free. */
 const GIFT_SLICES = 16;
-/** Rounds of gifts and sales over both goods (each can make the other good useful again). */
+/** Rounds of gifts over both goods (each can make the other good useful again). */
 const ROUNDS = 3;
-/** Bisection steps when searching the largest envy-free gift or the smallest payment. */
+/** Bisection steps when searching the largest envy-free gift. */
 const SEARCH_STEPS = 12;
-/** Smallest relative gain for which an app counts as gaining from a purchase. */
-const PURCHASE_GAIN = 1e-4;
 
 /** Part of a pool: an amount of a good taken from `holder` (-1: never allocated). */
 interface Lot {
@@ -108,7 +105,6 @@ export function complete(
   for (let round = 0; round < ROUNDS; round++) {
     let moved = false;
     for (const good of GOODS) moved = give(state, good) || moved;
-    for (const good of GOODS) moved = sell(state, good) || moved;
     if (!moved) break;
   }
   for (const good of GOODS) giveBack(state, good);
@@ -331,89 +327,6 @@ function largestFair(state: State, { i, good, cap }: { i: number; good: Good; ca
   const ok = (amount: number) => fair(state, new Map([[i, plus(bundle, good, amount)]]));
   if (ok(cap)) return cap;
   return lastWhere(ok, { lo: 0, hi: cap, steps: SEARCH_STEPS });
-}
-
-/** The apps (in i's group) that would envy app i holding `bundle`. */
-function enviersOf(state: State, i: number, bundle: Bundle): number[] {
-  return (state.groupOf[i] ?? []).filter((k) => {
-    const app = state.market.apps[k];
-    if (k === i || app === undefined) return false;
-    if (bundle.cacheMiB < app.limits.minCacheMiB - 1e-9) return false;
-    if (bundle.bandwidthMbps < app.limits.minBandwidthMbps - 1e-9) return false;
-    const theirs = opsOf(state.market, k, clipToLimits(bundle, app.limits));
-    return theirs > (state.ops[k] as number) * (1 + CERTIFY_TOLERANCE);
-  });
-}
-
-/**
- * Sells lots of `good` that apps gain from but cannot receive as gifts: the buyer pays with
- * the other good, the least that leaves nobody envying it, to the app that envied it (or the
- * lot's holder) where that app gains from the payment.
- */
-function sell(state: State, good: Good): boolean {
-  const { market } = state;
-  const other: Good = good === "cacheMiB" ? "bandwidthMbps" : "cacheMiB";
-  let moved = false;
-  for (const lot of state.lots[good]) {
-    if (lot.holder < 0) continue;
-    for (let g = 0; g < market.apps.length && lot.amount > state.epsilon[good]; g++) {
-      if (g === lot.holder) continue;
-      const buyer = state.bundles[g] as Bundle;
-      const amount = usefulExtra(market, g, { bundle: buyer, good, available: lot.amount });
-      if (amount <= state.epsilon[good]) continue;
-      const sale = priceOf(state, { g, amount, good, other, holder: lot.holder });
-      if (sale === null) continue;
-      apply(state, sale);
-      lot.amount -= amount;
-      moved = true;
-    }
-  }
-  state.lots[good] = state.lots[good].filter((lot) => lot.amount > state.epsilon[good]);
-  return moved;
-}
-
-/** The changes of a sale of `amount` of `good` to app g, or null if no price works. */
-function priceOf(
-  state: State,
-  { g, amount, good, other, holder }: {
-    g: number;
-    amount: number;
-    good: Good;
-    other: Good;
-    holder: number;
-  },
-): Map<number, Bundle> | null {
-  const { market } = state;
-  const buyer = state.bundles[g] as Bundle;
-  const gifted = plus(buyer, good, amount);
-  const enviers = enviersOf(state, g, gifted);
-  const candidates = [...enviers, holder].filter((r, k, all) => r !== g && all.indexOf(r) === k);
-  const budget = buyer[other] - minOf(state, g, other);
-  if (!(budget > state.epsilon[other])) return null;
-  const before = state.ops[g] as number;
-  for (const r of candidates) {
-    const payee = state.bundles[r] as Bundle;
-    const room = Math.min(budget, maxOf(state, r, other) - payee[other]);
-    if (!(room > state.epsilon[other])) continue;
-    if (opsOf(market, r, plus(payee, other, room)) <= (state.ops[r] as number) * (1 + 1e-9)) {
-      continue;
-    }
-    const changes = (p: number) =>
-      new Map([[g, plus(gifted, other, -p)], [r, plus(payee, other, p)]]);
-    const buyerGains = (p: number) =>
-      opsOf(market, g, plus(gifted, other, -p)) > before * (1 + PURCHASE_GAIN);
-    // The least payment that removes the envy; envy of the buyer falls as it pays more.
-    if (!buyerGains(0)) return null;
-    if (!fair(state, changes(room))) continue;
-    const payment = lastWhere((p) => fair(state, changes(p)), {
-      lo: 0,
-      hi: room,
-      steps: SEARCH_STEPS,
-      holds: "above",
-    });
-    if (buyerGains(payment)) return changes(payment);
-  }
-  return null;
 }
 
 /**
