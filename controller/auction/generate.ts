@@ -18,8 +18,8 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** The shapes of generated apps. */
-export type AppShape = "streaming" | "exponential" | "cliff" | "constant";
+/** The shapes of generated apps ("unknown" only when asked for: a model nobody measured). */
+export type AppShape = "streaming" | "exponential" | "cliff" | "constant" | "unknown";
 const SHAPES: readonly AppShape[] = ["streaming", "exponential", "cliff", "constant"];
 
 /** A random performance model of the given shape for a node with `cacheMiB` of cache. */
@@ -32,6 +32,8 @@ export function randomModel(random: () => number, shape: AppShape, cacheMiB: num
   switch (shape) {
     case "constant":
       return { kind: "constant", opsPerSec: 50_000 + random() * 200_000 };
+    case "unknown":
+      return { kind: "unknown" };
     case "streaming": {
       const ratio = 0.8 + random() * 0.2;
       return {

@@ -28,8 +28,11 @@ export interface AppEpochRecord {
   };
   /** The model's prediction for this allocation; null while the app has no model yet. */
   predictedOpsPerSec: number | null;
-  /** Where the prediction came from: a fitted model kind, or the equal split without one. */
-  model: "mrc" | "constant" | "grid" | "equal-split";
+  /**
+   * Where the prediction came from: a fitted model kind, `unknown` (traffic not measurable: the
+   * app is kept at its equal split), or the equal split while no model exists yet.
+   */
+  model: "mrc" | "constant" | "grid" | "unknown" | "equal-split";
   /** The fitted model itself (mrc curve and parameters), when one exists. */
   modelSpec?: import("../auction/model.ts").ModelSpec;
   /** The model's prediction at the equal split (the static baseline), when a model exists. */
