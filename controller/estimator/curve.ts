@@ -24,7 +24,7 @@ const CALIBRATION_NOISE = 0.08;
 export function calibrateCurve(
   curve: Array<[number, number]>,
   samples: readonly EstimatorSample[],
-  o: Required<EstimatorOptions>,
+  o: Required<Pick<EstimatorOptions, "pageBytes" | "outlierThreshold">>,
 ): { curve: Array<[number, number]>; bytesPerMiss: number } {
   const cache = curve.map(([c]) => c);
   const ratio = curve.map(([, m]) => m);

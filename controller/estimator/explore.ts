@@ -16,6 +16,7 @@ import { seededRandom } from "../auction/generate.ts";
 import type { AppLimits, Bundle } from "../auction/market.ts";
 import type { PerformanceModel } from "../auction/model.ts";
 import { lastWhere } from "../auction/search.ts";
+import { UNOBSERVED_SIDE_PENALTY } from "./uncertainty.ts";
 
 /** Largest share of its throughput an app may lose to exploration in one epoch (5 %). */
 export const MAX_EXPLORATION_LOSS = 0.05;
@@ -30,6 +31,11 @@ export interface ExploreApp {
   model: PerformanceModel | null;
   /** Relative uncertainty of its model (FitUncertainty.relative); null without a model. */
   uncertainty: number | null;
+  /**
+   * Sides of its cache size never observed (FitUncertainty.unobserved): probed first, and not
+   * counted against the model where its limits make them unreachable.
+   */
+  unobserved?: { below: boolean; above: boolean };
   /** True when its traffic is not measurable: it is neither probed nor a donor. */
   unknown?: boolean;
   /** Epoch of its last probe, null if never probed. */
@@ -46,7 +52,10 @@ export interface ExploreOptions {
   warmup: boolean;
   /** Largest share of throughput any app may lose to a probe (MAX_EXPLORATION_LOSS). */
   maxLossFraction?: number;
-  /** Largest change of the probed resource, relative to the app's current amount (0.5). */
+  /**
+   * Largest increase of the probed resource, relative to the app's current amount (0.5); a
+   * decrease goes at most to 1 / (1 + probeFraction) of it.
+   */
   probeFraction?: number;
   /** Apps whose uncertainty is at or below this need no more probes after warm-up (0.1). */
   uncertaintyThreshold?: number;
@@ -80,6 +89,13 @@ export interface ExplorePlan {
   reason?: string;
 }
 
+/** A size within this share of the current one is not a new size (uncertainty.ts). */
+const REACH = 0.05;
+/** Smallest probe, as a share of the current amount: a new size, beyond REACH. */
+const SMALLEST_PROBE = 0.1;
+/** Holdings below this share of the node are probed as if they held it. */
+const SMALLEST_BASE = 0.02;
+
 const DIRECTIONS: ReadonlyArray<{ good: Probe["good"]; direction: 1 | -1 }> = [
   { good: "cacheMiB", direction: 1 },
   { good: "cacheMiB", direction: -1 },
@@ -107,7 +123,7 @@ export function planExploration(
   };
   const bundles = apps.map((a) => ({ ...a.current }));
   const needing = apps.flatMap((a, i) =>
-    !a.unknown && (a.uncertainty === null || a.uncertainty > o.uncertaintyThreshold) ? [i] : []
+    !a.unknown && (a.uncertainty === null || need(a) > o.uncertaintyThreshold) ? [i] : []
   );
   if (needing.length === 0) return { bundles, probe: null, reason: "every model is certain" };
   if (!o.warmup && o.epoch % o.everyEpochs !== 0) {
@@ -116,16 +132,41 @@ export function planExploration(
   const maxWait = o.maxWaitEpochs ?? 2 * needing.length;
   for (const i of order(apps, needing, { epoch: o.epoch, maxWait })) {
     const app = apps[i] as ExploreApp;
-    for (let turn = 0; turn < DIRECTIONS.length; turn++) {
-      const { good, direction } = DIRECTIONS[(app.probes + turn) % DIRECTIONS.length] as {
-        good: Probe["good"];
-        direction: 1 | -1;
-      };
+    for (const { good, direction } of directions(app)) {
       const probe = tryProbe(apps, { i, good, direction, o });
       if (probe !== null) return probe;
     }
   }
   return { bundles, probe: null, reason: "no probe fits within the loss bound and the limits" };
+}
+
+/**
+ * An app's uncertainty without the penalty (UNOBSERVED_SIDE_PENALTY) for sides of its cache
+ * size it cannot reach (at its minimum or maximum): probing cannot remove that.
+ */
+function need(app: ExploreApp): number {
+  const u = app.uncertainty ?? Infinity;
+  const sides = app.unobserved;
+  if (sides === undefined) return u;
+  const { cacheMiB } = app.current;
+  const unreachable = (sides.below && cacheMiB * (1 - REACH) <= app.limits.minCacheMiB ? 1 : 0) +
+    (sides.above && cacheMiB * (1 + REACH) >= app.limits.maxCacheMiB ? 1 : 0);
+  return u - UNOBSERVED_SIDE_PENALTY * unreachable;
+}
+
+/** The directions to try for an app: an unobserved side of its cache first, then in turn. */
+function directions(app: ExploreApp): Array<{ good: Probe["good"]; direction: 1 | -1 }> {
+  const turn = DIRECTIONS.map((_, k) => DIRECTIONS[(app.probes + k) % DIRECTIONS.length]) as Array<
+    { good: Probe["good"]; direction: 1 | -1 }
+  >;
+  const first = [
+    ...(app.unobserved?.above ? [{ good: "cacheMiB" as const, direction: 1 as const }] : []),
+    ...(app.unobserved?.below ? [{ good: "cacheMiB" as const, direction: -1 as const }] : []),
+  ];
+  const rest = turn.filter((d) =>
+    !first.some((f) => f.good === d.good && f.direction === d.direction)
+  );
+  return [...first, ...rest];
 }
 
 /**
@@ -142,7 +183,10 @@ function order(
     const last = apps[i]?.lastProbedEpoch ?? null;
     return last === null ? Infinity : epoch - last;
   };
-  const uncertainty = (i: number) => apps[i]?.uncertainty ?? Infinity;
+  const uncertainty = (i: number) => {
+    const app = apps[i];
+    return app === undefined ? 0 : need(app);
+  };
   return [...needing].sort((a, b) => {
     const overdueA = waited(a) >= maxWait;
     const overdueB = waited(b) >= maxWait;
@@ -195,12 +239,16 @@ function tryProbe(
   const app = apps[i] as ExploreApp;
   const others = apps.flatMap((a, j) => j !== i && !a.unknown ? [j] : []);
   if (others.length === 0) return null;
-  // Probe sizes vary from epoch to epoch (half to all of the largest), so the estimator sees
-  // many sizes; the seed makes them reproducible.
+  // Probe sizes vary from epoch to epoch, so the estimator sees many sizes: up by 10 % to
+  // `probeFraction` of the current amount, down to between 1/(1 + probeFraction) and 90 % of
+  // it (the neighbourhood whose uncertainty the estimator reports). A tiny holding is probed
+  // by a share of the node instead. The seed makes the sizes reproducible.
   const random = seededRandom(Math.imul(o.epoch + 1, 2654435761) ^ i);
   const total = apps.reduce((a, b) => a + b.current[good], 0);
-  const base = Math.max(app.current[good], total / apps.length);
-  const wanted = o.probeFraction * base * (0.5 + 0.5 * random());
+  const base = Math.max(app.current[good], SMALLEST_BASE * total);
+  const largest = direction > 0 ? o.probeFraction : o.probeFraction / (1 + o.probeFraction);
+  const share = SMALLEST_PROBE + (largest - SMALLEST_PROBE) * random();
+  const wanted = share * base;
   // Up: the others give (each within the loss bound); down: the app gives, the others take.
   const counterpart = others.map((j) =>
     direction > 0

@@ -217,3 +217,35 @@ Deno.test("planExploration is deterministic and varies probe sizes from epoch to
   const sizes = new Set(first.map(({ plan }) => plan.probe?.amount.toFixed(3)));
   assert.ok(sizes.size > 10, `${sizes.size} distinct probe sizes`);
 });
+
+Deno.test("planExploration probes the unobserved side of an app's cache first", () => {
+  const market = concaveMarket(3);
+  for (const side of ["above", "below"] as const) {
+    const apps = view(market, { models: true }).map((a, i) =>
+      i === 0
+        ? {
+          ...a,
+          uncertainty: 0.6,
+          unobserved: { below: side === "below", above: side === "above" },
+        }
+        : { ...a, uncertainty: 0.01 }
+    );
+    const { probe } = planExploration(apps, { epoch: 3, warmup: true });
+    assert.equal(probe?.app, apps[0]?.id);
+    assert.equal(probe?.good, "cacheMiB");
+    assert.equal(probe?.direction, side === "above" ? 1 : -1);
+  }
+});
+
+Deno.test("planExploration does not count a side an app cannot reach as uncertainty", () => {
+  const market = concaveMarket(2);
+  const apps = view(market, { models: true }).map((a) => ({
+    ...a,
+    // At its maximum, with only the side above unobserved: 0.05 + 0.25 for that side.
+    current: { ...a.current, cacheMiB: a.limits.maxCacheMiB / 2 },
+    limits: { ...a.limits, maxCacheMiB: a.limits.maxCacheMiB / 2 },
+    uncertainty: 0.3,
+    unobserved: { below: false, above: true },
+  }));
+  assert.equal(planExploration(apps, { epoch: 4, warmup: true }).reason, "every model is certain");
+});

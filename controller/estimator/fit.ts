@@ -38,7 +38,10 @@ import { inlierIndices, median, theilSen } from "./robust.ts";
 import type { Estimate, EstimatorOptions, EstimatorSample, FitReport } from "./types.ts";
 import { fitUncertainty } from "./uncertainty.ts";
 
-const DEFAULTS: Required<EstimatorOptions> = {
+/** The options with every default filled in (`around` stays optional). */
+type Options = Required<Omit<EstimatorOptions, "around">> & Pick<EstimatorOptions, "around">;
+
+const DEFAULTS: Options = {
   minSamples: 3,
   window: 30,
   outlierThreshold: 3.5,
@@ -70,7 +73,8 @@ export function estimateModel(
   options: EstimatorOptions = {},
 ): Estimate {
   const o = { ...DEFAULTS, ...options };
-  const usable = samples.filter(isValid).slice(-o.window);
+  const everValid = samples.filter(isValid);
+  const usable = everValid.slice(-o.window);
   const agentMrc = [...usable].reverse().find((s) => (s.mrc?.length ?? 0) > 0)?.mrc;
   // Without a curve from the agent, only epochs whose traffic was measured teach the model.
   const valid = agentMrc === undefined ? usable.filter((s) => s.trafficMeasured !== false) : usable;
@@ -92,38 +96,47 @@ export function estimateModel(
     };
   }
   const observedMiss = valid.map((s) => s.remoteBytesPerSec / (s.opsPerSec * o.pageBytes));
+  const history = everValid.filter((s) => s.trafficMeasured !== false || agentMrc !== undefined);
   if (agentMrc === undefined && median(observedMiss) < o.constantMissRatio) {
     const doubt = contradiction(valid, o);
     if (doubt !== null) return { status: "unknown", reason: doubt, samples: valid.length };
     return withUncertainty(valid, fitConstant(valid, o), {
       o,
+      history,
       refit: (resample) => fitConstant(resample, o),
     });
   }
   const refit = (resample: readonly EstimatorSample[]) => fitOnce(resample, agentMrc, o);
   const first = fitOnce(valid, agentMrc, o);
   // Outliers are judged only with enough samples to tell them from a trend.
-  if (valid.length < MIN_SAMPLES_FOR_OUTLIERS) return withUncertainty(valid, first, { o, refit });
+  if (valid.length < MIN_SAMPLES_FOR_OUTLIERS) {
+    return withUncertainty(valid, first, { o, refit, history });
+  }
   const model = buildModel(first.spec);
   const residuals = valid.map((s) =>
     Math.log(s.opsPerSec) - Math.log(Math.max(model.opsPerSec(s.cacheMiB, s.bandwidthMbps), 1e-9))
   );
   const kept = inlierIndices(residuals, o.outlierThreshold, { minSpread: LOG_NOISE });
   if (kept.length === valid.length || kept.length < o.minSamples) {
-    return withUncertainty(valid, first, { o, refit });
+    return withUncertainty(valid, first, { o, refit, history });
   }
   const inliers = kept.map((i) => valid[i] as EstimatorSample);
   const second = fitOnce(inliers, agentMrc, o);
   return withUncertainty(inliers, {
     ...second,
     fit: { ...second.fit, outliersRejected: valid.length - kept.length },
-  }, { o, refit });
+  }, { o, refit, history });
 }
 
 function withUncertainty(
   samples: readonly EstimatorSample[],
   fitted: Fitted,
-  { o, refit }: { o: Required<EstimatorOptions>; refit: (s: readonly EstimatorSample[]) => Fitted },
+  { o, refit, history }: {
+    o: Options;
+    refit: (s: readonly EstimatorSample[]) => Fitted;
+    /** Every valid sample so far, beyond the window: which sizes were ever observed. */
+    history: readonly EstimatorSample[];
+  },
 ): Estimate {
   return {
     status: "model",
@@ -133,6 +146,8 @@ function withUncertainty(
       spec: fitted.spec,
       refit,
       resamples: o.bootstrapSamples,
+      history,
+      around: o.around,
     }),
   };
 }
@@ -143,7 +158,7 @@ function withUncertainty(
  */
 function contradiction(
   samples: readonly EstimatorSample[],
-  o: Required<EstimatorOptions>,
+  o: Options,
 ): string | null {
   const stalls = samples.flatMap((s) =>
     s.memoryStallShare === undefined ? [] : [s.memoryStallShare]
@@ -163,7 +178,7 @@ function contradiction(
 }
 
 /** A constant model: the robust median throughput. */
-function fitConstant(samples: readonly EstimatorSample[], o: Required<EstimatorOptions>): Fitted {
+function fitConstant(samples: readonly EstimatorSample[], o: Options): Fitted {
   const ops = samples.map((s) => s.opsPerSec);
   const kept = inlierIndices(ops.map(Math.log), o.outlierThreshold, { minSpread: LOG_NOISE });
   const opsPerSec = median(kept.map((i) => ops[i] as number));
@@ -193,7 +208,7 @@ function isValid(s: EstimatorSample): boolean {
 function fitOnce(
   samples: readonly EstimatorSample[],
   agentMrc: EstimatorSample["mrc"],
-  o: Required<EstimatorOptions>,
+  o: Options,
 ): Fitted {
   const observed = agentMrc === undefined ? observedCurve(samples, o.pageBytes) : null;
   const calibrated = observed === null

@@ -64,6 +64,17 @@ export interface EstimatorOptions {
   stallShareForTraffic?: number;
   /** Bootstrap resamples for the uncertainty (default 24; 0 skips the bootstrap). */
   bootstrapSamples?: number;
+  /**
+   * The allocation in force, around which the uncertainty is judged (default: the latest
+   * sample's, which may be a probe).
+   */
+  around?: {
+    cacheMiB: number;
+    bandwidthMbps: number;
+    /** The most the app can hold (its limits): the neighbourhood stops there. */
+    maxCacheMiB?: number;
+    maxBandwidthMbps?: number;
+  };
 }
 
 /** How a model was fitted, for the epoch record and debugging. */
@@ -88,15 +99,17 @@ export interface FitUncertainty {
   residualSpread: number;
   /**
    * Half-width, relative to the median, of the 10-90 % band of bootstrap predictions: the
-   * median over allocations around the latest (cache and bandwidth x0.5, x1, x2).
+   * median over allocations around the one in force (cache and bandwidth x2/3, x1, x3/2).
    */
   bootstrapSpread: number;
-  /** Distinct cache sizes among the samples (5 % apart). */
+  /** Distinct cache sizes ever observed (5 % apart). */
   distinctCacheSizes: number;
   /**
-   * Sides (below, above) of the latest cache size, within a factor of 2, with no sample: the
-   * model there is an extrapolation.
+   * Whether the sides of the cache size in force (below, above, within a factor of 3/2) were
+   * never observed, in any epoch so far: the model there is an extrapolation.
    */
+  unobserved: { below: boolean; above: boolean };
+  /** How many of those sides were never observed (0-2). */
   unobservedSides: number;
   /**
    * One relative uncertainty of predictions near the current allocation:

@@ -15,8 +15,13 @@ export const UNOBSERVED_SIDE_PENALTY = 0.25;
 const Z_80 = 1.2816;
 /** Cache sizes closer than this (relative) count as one. */
 const SAME_SIZE = 0.05;
-/** Allocations around the latest one where bootstrap predictions are compared (factors). */
-const AROUND = [0.5, 1, 2];
+/**
+ * The neighbourhood of the allocation in force, as factors of each good: where exploration
+ * probes (up to half more or a third less), so where its predictions must be good.
+ */
+const AROUND = [2 / 3, 1, 3 / 2];
+/** Sizes within this factor of the current one count as its sides. */
+const NEAR = 3 / 2;
 
 /** A refit on a resample: its model spec and report. */
 export type Refit = (samples: readonly EstimatorSample[]) => { spec: ModelSpec; fit: FitReport };
@@ -24,22 +29,34 @@ export type Refit = (samples: readonly EstimatorSample[]) => { spec: ModelSpec; 
 /**
  * The uncertainty of `spec`, fitted on `samples` (oldest first): residual spread on the
  * samples, and `resamples` bootstrap refits (with replacement, seeded by the samples) compared
- * at allocations around the latest one.
+ * at allocations around `around` (default: the latest sample's).
  */
 export function fitUncertainty(
   samples: readonly EstimatorSample[],
-  { spec, refit, resamples }: { spec: ModelSpec; refit: Refit; resamples: number },
+  { spec, refit, resamples, history = samples, around = samples.at(-1) }: {
+    spec: ModelSpec;
+    refit: Refit;
+    resamples: number;
+    /** Every sample ever taken (oldest first): which cache sizes were ever observed. */
+    history?: readonly EstimatorSample[];
+    /** The allocation in force, around which predictions matter, and how far it can go. */
+    around?:
+      | { cacheMiB: number; bandwidthMbps: number; maxCacheMiB?: number; maxBandwidthMbps?: number }
+      | undefined;
+  },
 ): FitUncertainty {
   const model = buildModel(spec);
   const residuals = samples.map((s) =>
     Math.log(s.opsPerSec) - Math.log(Math.max(model.opsPerSec(s.cacheMiB, s.bandwidthMbps), 1e-9))
   );
   const residualSpread = samples.length >= 2 ? mad(residuals) : 0;
-  const latest = samples.at(-1);
+  const latest = around;
+  const maxCache = around?.maxCacheMiB ?? Infinity;
+  const maxBandwidth = around?.maxBandwidthMbps ?? Infinity;
   const probes = latest === undefined ? [] : AROUND.flatMap((fc) =>
     AROUND.map((fb) => ({
-      cacheMiB: latest.cacheMiB * fc,
-      bandwidthMbps: latest.bandwidthMbps * fb,
+      cacheMiB: Math.min(maxCache, latest.cacheMiB * fc),
+      bandwidthMbps: Math.min(maxBandwidth, latest.bandwidthMbps * fb),
     }))
   );
   const random = seededRandom(seedOf(samples));
@@ -68,13 +85,19 @@ export function fitUncertainty(
       : [];
   });
   const bootstrapSpread = halfWidths.length === 0 ? 0 : median(halfWidths);
-  const unobservedSides = latest === undefined ? 2 : unobserved(samples, latest.cacheMiB);
+  const sides = latest === undefined
+    ? { below: true, above: true }
+    : unobserved(history, latest.cacheMiB);
+  // A side beyond what the app can hold is no gap in what was learned.
+  if (latest !== undefined && latest.cacheMiB * (1 + SAME_SIZE) >= maxCache) sides.above = false;
+  const unobservedSides = (sides.below ? 1 : 0) + (sides.above ? 1 : 0);
   const range = (values: number[]): [number, number] =>
     values.length === 0 ? [Number.NaN, Number.NaN] : [quantile(values, 0.1), quantile(values, 0.9)];
   return {
     residualSpread,
     bootstrapSpread,
-    distinctCacheSizes: distinctSizes(samples.map((s) => s.cacheMiB)),
+    distinctCacheSizes: distinctSizes(history.map((s) => s.cacheMiB)),
+    unobserved: sides,
     unobservedSides,
     relative: Math.hypot(Z_80 * residualSpread, bootstrapSpread) +
       UNOBSERVED_SIDE_PENALTY * unobservedSides,
@@ -116,13 +139,16 @@ function distinctSizes(values: readonly number[]): number {
   return count;
 }
 
-/** Sides of `cacheMiB` (below, above, within a factor of 2) where no sample was taken. */
-function unobserved(samples: readonly EstimatorSample[], cacheMiB: number): number {
+/** Sides of `cacheMiB` (below, above, within a factor NEAR) where no sample was taken. */
+function unobserved(
+  samples: readonly EstimatorSample[],
+  cacheMiB: number,
+): { below: boolean; above: boolean } {
   const below = samples.some((s) =>
-    s.cacheMiB >= cacheMiB / 2 && s.cacheMiB < cacheMiB * (1 - SAME_SIZE)
+    s.cacheMiB >= cacheMiB / NEAR && s.cacheMiB < cacheMiB * (1 - SAME_SIZE)
   );
   const above = samples.some((s) =>
-    s.cacheMiB > cacheMiB * (1 + SAME_SIZE) && s.cacheMiB <= cacheMiB * 2
+    s.cacheMiB > cacheMiB * (1 + SAME_SIZE) && s.cacheMiB <= cacheMiB * NEAR
   );
-  return (below ? 0 : 1) + (above ? 0 : 1);
+  return { below: !below, above: !above };
 }
