@@ -37,17 +37,18 @@ export function certify(
 }
 
 /**
- * Envy within the group of each index of `changed`, in both directions, after those apps'
- * bundles changed and nothing else did: the check a local transfer needs (O(n) per app).
- * `groupOf[i]` lists the apps endowed like app i.
+ * Envy after a local change, checked in the directions the change can create it (O(n) per
+ * changed app): toward each app in `grown` (its bundle only grew, so only others can newly envy
+ * it) and from each app in `shrunk` (its throughput fell, so only its own envy can grow).
+ * `groupOf[i]` lists the apps endowed like app i; `ownOps` is every app's throughput now.
  */
 export function envyAround(
   market: NodeMarket,
   bundles: readonly Bundle[],
-  { changed, groupOf, ownOps }: {
-    changed: readonly number[];
+  { grown = [], shrunk = [], groupOf, ownOps }: {
+    grown?: readonly number[];
+    shrunk?: readonly number[];
     groupOf: readonly (readonly number[])[];
-    /** Throughput of each app at `bundles` (cached by the caller). */
     ownOps: readonly number[];
   },
 ): boolean {
@@ -60,13 +61,8 @@ export function envyAround(
     const theirs = opsOf(market, k, clipToLimits(other, app.limits));
     return theirs > (ownOps[k] as number) * (1 + CERTIFY_TOLERANCE);
   };
-  for (const j of changed) {
-    for (const k of groupOf[j] ?? []) {
-      if (k === j) continue;
-      if (envies(k, j) || envies(j, k)) return true;
-    }
-  }
-  return false;
+  const toward = grown.some((j) => (groupOf[j] ?? []).some((k) => k !== j && envies(k, j)));
+  return toward || shrunk.some((k) => (groupOf[k] ?? []).some((j) => j !== k && envies(k, j)));
 }
 
 /** For each app, the apps endowed like it (itself included). */
