@@ -67,7 +67,7 @@ interface State {
 }
 
 /**
- * Completes a feasible allocation: trims idle holdings, gives or sells the pool to the apps
+ * Completes a feasible allocation: trims idle holdings, gives the pool to the apps
  * that gain from it, and returns the rest to the apps short of their endowment, then to the
  * apps it came from (see the module documentation).
  */

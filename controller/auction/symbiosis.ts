@@ -12,10 +12,11 @@
  * Non-convex preferences (cliff-shaped miss-ratio curves) can make demand jump at the
  * clearing price, so no exact equilibrium exists. Then jumping apps are assigned whole options
  * that fit, and the remainder is absorbed by moving apps along their own budget lines where
- * that costs them under 0.2 % (first-order free at a smooth optimum). Bandwidth left unsold by
- * apps that do not spend their whole budget is then given to the apps that gain from it.
- * Finally every guarantee is certified; if one fails, the allocation is blended toward the
- * equal split as little as needed for sharing incentive and envy-freeness to hold again.
+ * that costs them under 0.2 % (first-order free at a smooth optimum). Every candidate is then
+ * completed (completion.ts): what apps hold without gaining from it, and what nobody bought,
+ * goes to the apps that gain from it, and what nobody gains from back toward the equal split.
+ * Finally every guarantee is certified; if one fails, or only envy keeps a Pareto gap open, the
+ * allocation is blended toward the (completed) equal split as little as needed.
  * @module
  */
 import { certify, CERTIFY_TOLERANCE, groupIndex } from "./certification.ts";
