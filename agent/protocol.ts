@@ -240,17 +240,24 @@ export interface AppSample {
   pressure: PressureReading;
   mrc: MrcReading;
   /**
-   * Cumulative page refaults (memory.stat `workingset_refault_anon` + `_file`): evicted pages
-   * needed again soon, a sign the working set does not fit the cache. Cgroup apps on kernels
-   * that report it (v2; v1 since 5.9); absent otherwise.
+   * Cumulative memory.stat `workingset_refault_anon` + `_file` of the app's cgroup: evicted
+   * pages read back while their shadow entry still existed. Absent where the kernel does not
+   * report it (never an invented 0).
    */
   workingsetRefaultTotal?: number;
   /**
-   * Cumulative refaulted pages activated at once (`workingset_activate_anon` + `_file`):
-   * refaults of pages that belong to the working set. Cgroup v2 (and v1 kernels before 5.9,
-   * as `workingset_activate`); absent otherwise (this kernel's v1 memory.stat has no such key).
+   * Cumulative memory.stat `workingset_activate_anon` + `_file`: refaulted pages activated at
+   * once because their refault distance fit the working set (they would have stayed resident
+   * with about as much memory again). Absent where the kernel does not report it.
    */
   workingsetActivateTotal?: number;
+  /**
+   * False when this app's swap traffic cannot be attributed to it (no per-cgroup swap counters
+   * and no accounted swap device), so `swapInBytes`/`swapOutBytes` stay 0 whatever it swaps;
+   * true when they are measured. Absent: the agent does not say, and the controller infers it
+   * (controller/estimator/from_agent.ts).
+   */
+  remoteTrafficMeasurable?: boolean;
 }
 
 /** Lifecycle of an app under the agent. */
