@@ -13,6 +13,8 @@ import { agentCommand } from "../agent/command.ts";
 import { execCommand } from "../agent/exec_command.ts";
 import { reportCommand } from "./results/command.ts";
 import { checkCommand, downCommand, runCommand } from "./run/command.ts";
+import { remoteSwapCommand } from "../remote_swap/command.ts";
+import { installSwapWorker, inWorkerScope } from "../remote_swap/io_worker.ts";
 
 /** Exit status for usage errors (unknown command or flag, invalid input files). */
 export const EXIT_USAGE = 2;
@@ -40,6 +42,7 @@ export function buildProgram(): Command {
       runCommand(),
       checkCommand(),
       downCommand(),
+      remoteSwapCommand(),
     ]
   ) {
     program.addCommand(command);
@@ -60,7 +63,10 @@ function applyUsageExitCode(command: Command<unknown[], Record<string, unknown>>
   }
 }
 
-if (import.meta.main) {
+if (import.meta.main && inWorkerScope()) {
+  // A bundled spirit starts itself as the swap daemon's I/O workers.
+  installSwapWorker();
+} else if (import.meta.main) {
   if (Deno.version.deno !== PINNED_DENO_VERSION) {
     console.error(
       `warning: spirit is tested with Deno ${PINNED_DENO_VERSION}, this is ${Deno.version.deno}`,
