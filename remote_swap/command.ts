@@ -49,6 +49,10 @@ const engineOption = () =>
     "data path over TCP: c (memory-locked C engine) or ts (TypeScript workers, for comparison)",
   ).choices(["c", "ts"] as const).default("c" as const);
 
+/** Tests only: attach the loop device but never enable swap on it (nobody else's pages land there). */
+const noSwaponOption = () =>
+  new Option("--no-swapon", "attach the loop device without enabling swap (tests)").hideHelp();
+
 const transportOption = () =>
   new Option("--transport <kind>", "how to reach the memory server").choices(
     ["tcp", "rdma", "auto"] as const,
@@ -73,6 +77,7 @@ export function remoteSwapCommand() {
     .option("--write-cap <rate>", "node-level swap-out cap, e.g. 400Mbps (default none)", rate)
     .option("--workers <n>", "I/O worker threads over TCP (default 2)", integer(1, 16))
     .addOption(engineOption())
+    .addOption(noSwaponOption())
     .option("--json", "print exactly one JSON document on stdout")
     .action(async (options) => {
       try {
@@ -85,6 +90,7 @@ export function remoteSwapCommand() {
           ...(options.writeCap === undefined ? {} : { writeCapBytesPerSec: options.writeCap }),
           ...(options.workers === undefined ? {} : { workers: options.workers }),
           engine: options.engine,
+          swapon: options.swapon,
         });
         if (options.json) console.log(JSON.stringify(result));
         else {
@@ -174,6 +180,7 @@ export function remoteSwapCommand() {
     .option("--write-cap <rate>", "node-level swap-out cap", rate)
     .requiredOption("--ready-socket <path>", "Unix socket that receives the ready line")
     .addOption(engineOption())
+    .addOption(noSwaponOption())
     .action(async (options) => {
       if (!DEVICE_ID_PATTERN.test(options.id)) {
         console.error(`spirit remote-swap daemon: --id ${options.id} is not 16 hex digits`);
@@ -194,6 +201,7 @@ export function remoteSwapCommand() {
         retry: DEFAULT_RETRY,
         ioTimeoutMs: 10_000,
         readySocket: options.readySocket,
+        swapon: options.swapon,
       });
       Deno.exit(code);
     });

@@ -73,6 +73,8 @@ export interface SwapDaemonOptions {
   readonly ioTimeoutMs: number;
   /** Unix socket of the starter, which gets the one ready (or error) line. */
   readonly readySocket: string;
+  /** False only in tests: the loop device is attached but swap is not enabled on it. */
+  readonly swapon: boolean;
 }
 
 /** Why a start failed, as the starter reports it. */
@@ -135,9 +137,11 @@ export async function runSwapDaemon(options: SwapDaemonOptions): Promise<number>
     setup.device = await attachLoop(`${paths.mountpoint}/${SWAP_FILE_NAME}`);
     record = { ...record, device: setup.device, majorMinor: await majorMinorOf(setup.device) };
     await writeRecord(paths, record);
-    await makeSwap(setup.device, `spirit-${options.id}`.slice(0, 16));
-    await enableSwap(setup.device, options.priority);
-    setup.swapOn = true;
+    if (options.swapon) {
+      await makeSwap(setup.device, `spirit-${options.id}`.slice(0, 16));
+      await enableSwap(setup.device, options.priority);
+      setup.swapOn = true;
+    }
   } catch (error) {
     const reason = error instanceof StartError || error instanceof EngineStartError
       ? error.reason
@@ -234,11 +238,26 @@ async function serve(running: Running): Promise<number> {
   if (engine === null) throw new Error("the data path is not running");
   const startedAtMs = Date.now();
   let stopping = false;
+  let failed: string | null = null;
+  engine.exited.then((how) => {
+    if (stopping) return;
+    failed = `the data path (${engine.kind} engine, pid ${engine.pid}) ended: ${how}`;
+    events.append({
+      event: "engine-exited",
+      message: `${failed}; pages swapped to ${record.device} are lost (programs touching them ` +
+        `get SIGBUS); remove the device with remote-swap down`,
+    });
+  });
   let removal: Promise<RemovedDevice> | null = null;
   const status = async (): Promise<DeviceStatus> => {
-    const { totals, links, writeCapBytesPerSec } = await engine.snapshot();
+    const { totals, links, writeCapBytesPerSec } = failed === null
+      ? await engine.snapshot()
+      : { totals: lastTotals, links: [], writeCapBytesPerSec: 0 };
+    lastTotals = totals;
     const health: DeviceHealth = stopping
       ? "stopping"
+      : failed !== null
+      ? "failed"
       : links.some((l) => l === LinkState.UNAVAILABLE)
       ? "unavailable"
       : links.some((l) => l === LinkState.RECONNECTING)
@@ -270,6 +289,7 @@ async function serve(running: Running): Promise<number> {
       guards,
     };
   };
+  let lastTotals = (await engine.snapshot()).totals;
   let finish: (removed: RemovedDevice) => void = () => {};
   const finished = new Promise<RemovedDevice>((resolve) => finish = resolve);
   const remove = (reason: string): Promise<RemovedDevice> => {
@@ -309,6 +329,7 @@ async function serve(running: Running): Promise<number> {
     priority: record.priority,
     memserver: record.memserver,
     engine: engine.kind,
+    enginePid: engine.pid,
   };
   await writeRecord(paths, record);
   events.append({ event: "started", device: ready.device });

@@ -19,6 +19,7 @@ import {
   loopBackingFile,
   processCommandLine,
   processExists,
+  waitForExit,
 } from "./system.ts";
 
 /** Removes device `id` under `root`; null when there is no such device. */
@@ -41,28 +42,50 @@ export async function removeDevice(root: string, id: string): Promise<RemovedDev
   } catch (error) {
     if (!(error instanceof DaemonUnreachableError)) throw error;
   }
-  // The daemon does not answer: it is dead, or stuck. Stop it for good, fail whatever it still
-  // owes the kernel, then undo its steps here.
+  // The daemon does not answer: it is dead, or stuck. Stop it for good; then, if its data
+  // path (the C engine) still serves, remove the device in order so every page comes back;
+  // otherwise fail whatever the kernel is still owed first (fusectl abort).
   const removed: string[] = [];
   if (record !== null && processExists(record.pid) && isDaemon(record.pid, id)) {
     Deno.kill(record.pid, "SIGKILL");
+    await waitForExit(record.pid, 10_000);
     removed.push("daemon-kill");
   }
+  const enginePid = record?.enginePid ?? null;
+  const engineAlive = enginePid !== null && enginePid !== record?.pid &&
+    processExists(enginePid) && isEngine(enginePid, paths.mountpoint);
   const mounted = await isMountPoint(paths.mountpoint);
-  if (mounted && await abortFuseConnection(paths.mountpoint)) removed.push("fuse-abort");
+  if (mounted && !engineAlive && await abortFuseConnection(paths.mountpoint)) {
+    removed.push("fuse-abort");
+  }
   const device = record?.device ?? null;
   if (
     device !== null && (await loopBackingFile(device)) === `${paths.mountpoint}/${SWAP_FILE_NAME}`
   ) {
-    // With the connection aborted, the kernel gives up on pages still swapped out (programs
-    // touching them get SIGBUS) and swapoff completes.
+    // Served by a live engine, every page comes back; with the connection aborted, the kernel
+    // gives up on pages still swapped out (programs touching them get SIGBUS) and completes.
     if (await disableSwap(device)) removed.push("swapoff");
     if (await detachLoop(device)) removed.push("loop-detach");
   }
   if (mounted && unmountPath(paths.mountpoint, { lazy: true })) removed.push("unmount");
+  if (engineAlive && enginePid !== null) {
+    // Unmounted, the engine ends by itself; one that does not is killed.
+    if (!(await waitForExit(enginePid, 15_000))) {
+      Deno.kill(enginePid, "SIGKILL");
+      await waitForExit(enginePid, 10_000);
+      removed.push("engine-kill");
+    } else {
+      removed.push("engine-stop");
+    }
+  }
   await removeDeviceDir(paths);
   removed.push("state");
   return { id, device, removed };
+}
+
+function isEngine(pid: number, mountpoint: string): boolean {
+  const commandLine = processCommandLine(pid) ?? "";
+  return commandLine.includes("swap_engine") && commandLine.includes(mountpoint);
 }
 
 function isDaemon(pid: number, id: string): boolean {

@@ -29,6 +29,8 @@ export interface IoEngine {
   readonly memoryLock: true | string;
   snapshot(): Promise<EngineSnapshot>;
   setWriteCap(bytesPerSec: number): void;
+  /** Resolves with a description when the data path's process ends (for whatever reason). */
+  readonly exited: Promise<string>;
   /** Resolves true once the data path has stopped (after the mount is gone), false on timeout. */
   stopped(timeoutMs: number): Promise<boolean>;
   /** Stops it at once (after a failed start, or when it does not stop by itself). */

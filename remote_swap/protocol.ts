@@ -45,6 +45,8 @@ export interface UpResult {
   priority: number;
   memserver: string;
   engine: EngineKind;
+  /** The process serving the data path (the C engine; the daemon itself for "ts"). */
+  enginePid: number;
 }
 
 /** How the daemon protects itself from deadlocking on its own swap. */
@@ -69,7 +71,9 @@ export type DeviceHealth =
   /** Retries exhausted: swap I/O fails with EIO. */
   | "unavailable"
   /** Being removed. */
-  | "stopping";
+  | "stopping"
+  /** The data path (the C engine) died: swapped pages are lost; remove the device. */
+  | "failed";
 
 /** One device as `remote-swap status` reports it. */
 export interface DeviceStatus {
@@ -137,6 +141,8 @@ export type DaemonEvent =
   | { event: "stopping"; reason: string }
   /** Removal failed (swapoff); the device stays active. */
   | { event: "stop-failed"; message: string }
+  /** The data path's process ended while the device was active (fatal for swapped pages). */
+  | { event: "engine-exited"; message: string }
   | { event: "write-cap"; bytesPerSec: number | null };
 
 /** Parses a control request line (pure); returns an error message for bad input. */

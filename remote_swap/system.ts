@@ -137,15 +137,20 @@ export async function abortFuseConnection(mountpoint: string): Promise<boolean> 
   return true;
 }
 
-/** True when a process with `pid` exists. */
+/**
+ * True when a process with `pid` runs. A zombie (exited, not yet reaped: a detached daemon's
+ * parent is init, which reaps when it gets to it) counts as gone.
+ */
 export function processExists(pid: number): boolean {
+  let stat: string;
   try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
+    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
+  // "pid (comm) S ...": the state follows the last ")" (comm may contain anything).
+  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
 }
 
 /** The command line of process `pid` (NUL-separated argv joined by spaces), or null. */
@@ -156,4 +161,14 @@ export function processCommandLine(pid: number): string | null {
     if (error instanceof Deno.errors.NotFound) return null;
     throw error;
   }
+}
+
+/** Waits until process `pid` has exited; false when it is still there after `timeoutMs`. */
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (processExists(pid)) {
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
 }

@@ -36,6 +36,8 @@ export class TsEngine implements IoEngine {
   readonly memoryLock =
     "not locked: V8 aborts under mlockall (madvise(MADV_DONTNEED) fails on locked pages)";
   readonly ioFlusher: true | string;
+  /** The workers live in the daemon's own process: they end with it. */
+  readonly exited: Promise<string> = new Promise(() => {});
   readonly #state: SwapSharedState;
   readonly #workers: IoWorkers;
   #fuseFd: number | null;

@@ -28,6 +28,8 @@ export interface UpOptions {
   readonly workers?: number;
   /** Data path over TCP (default "c", the memory-locked engine). */
   readonly engine?: EngineKind;
+  /** Tests only: false attaches the loop device without enabling swap on it. */
+  readonly swapon?: boolean;
   /** State directory (default {@link stateRoot}). */
   readonly root?: string;
   /** How long to wait for the daemon's ready line (default 120 s). */
@@ -134,6 +136,7 @@ export async function startRemoteSwap(options: UpOptions): Promise<UpResult> {
     String(options.workers ?? 2),
     "--engine",
     options.engine ?? "c",
+    ...(options.swapon === false ? ["--no-swapon"] : []),
     ...(options.writeCapBytesPerSec === undefined
       ? []
       : ["--write-cap", String(options.writeCapBytesPerSec)]),

@@ -64,6 +64,7 @@ export class CEngine implements IoEngine {
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #waiting: ((snapshot: EngineSnapshot) => void)[] = [];
   readonly #exited: Promise<Deno.CommandStatus>;
+  readonly exited: Promise<string>;
 
   private constructor(
     child: Deno.ChildProcess,
@@ -75,6 +76,9 @@ export class CEngine implements IoEngine {
     this.pid = child.pid;
     this.ioFlusher = ioFlusher;
     this.#exited = child.status;
+    this.exited = child.status.then((status) =>
+      status.signal === null ? `exit code ${status.code}` : `signal ${status.signal}`
+    );
   }
 
   /** Starts the engine and waits for its ready line; throws EngineStartError when it refuses. */
