@@ -108,9 +108,14 @@ function perform(
     throw new SwapIoError(IoErrno.EIO, "the memory server lost some of these pages");
   }
   const done = () => {
-    // Pages never written (or discarded) read as zeros, whatever the remote side holds.
     for (let i = 0; i < count; i++) {
-      if (state.page(first + i) === PageState.EMPTY) target.fill(0, i * PAGE, (i + 1) * PAGE);
+      const page = state.page(first + i);
+      // A reconnect during this read may have found the region gone: never return its zeros.
+      if (page === PageState.LOST) {
+        throw new SwapIoError(IoErrno.EIO, "the memory server lost some of these pages");
+      }
+      // Pages never written (or discarded) read as zeros, whatever the remote side holds.
+      if (page === PageState.EMPTY) target.fill(0, i * PAGE, (i + 1) * PAGE);
     }
     state.count(worker, "readOps");
     state.count(worker, "bytesRead", action.size);

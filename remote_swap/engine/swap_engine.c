@@ -289,6 +289,7 @@ static int recv_all(int fd, void *data, size_t length) {
   while (length > 0) {
     ssize_t n = recv(fd, p, length, 0);
     if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = ECONNRESET; /* the server closed the connection */
     if (n <= 0) return -1;
     p += n;
     length -= (size_t)n;
@@ -483,11 +484,12 @@ static int remote(struct backend *b, uint8_t op, uint64_t offset, const void *bo
     long n = call(&b->link, op, b->link.region, offset, a, a_len, NULL, 0, out, out_len);
     if (n >= 0) return 0;
     if (n == LINK_REFUSED) return link_status == ST_NO_SPACE ? -ENOSPC : -EIO;
+    const char *why = errno == EAGAIN ? "no answer within the I/O timeout" : strerror(errno);
     link_close(&b->link);
     b->connected = 0;
     b->lost_at_ms = now_ms();
     char escaped[512];
-    json_text(escaped, sizeof escaped, strerror(errno));
+    json_text(escaped, sizeof escaped, why);
     emit("{\"event\":\"connection-lost\",\"worker\":%d,\"message\":\"memory server connection "
          "lost: %s\"}",
          b->worker, escaped);
@@ -550,8 +552,13 @@ static void handle_io(struct backend *b, struct fuse_in_header *in, uint8_t *arg
       }
     }
     for (uint64_t i = 0; i < count; i++) {
-      if (__atomic_load_n(&page_state[first + i], __ATOMIC_SEQ_CST) == EMPTY)
-        memset(data + i * PAGE, 0, PAGE);
+      uint8_t s = __atomic_load_n(&page_state[first + i], __ATOMIC_SEQ_CST);
+      /* A reconnect during this read may have found the region gone: never return its zeros. */
+      if (s == LOST) {
+        counters[w].io_errors++;
+        return reply(in->unique, -EIO, NULL, 0, out);
+      }
+      if (s == EMPTY) memset(data + i * PAGE, 0, PAGE);
     }
     counters[w].read_ops++;
     counters[w].bytes_read += (double)size;
