@@ -179,6 +179,7 @@ export function remoteSwapCommand() {
     .requiredOption("--workers <n>", "I/O worker threads", integer(1, 16))
     .option("--write-cap <rate>", "node-level swap-out cap", rate)
     .requiredOption("--ready-socket <path>", "Unix socket that receives the ready line")
+    .option("--label <text>", "recorded with the device (who started it)")
     .addOption(engineOption())
     .addOption(noSwaponOption())
     .action(async (options) => {
@@ -202,6 +203,7 @@ export function remoteSwapCommand() {
         ioTimeoutMs: 10_000,
         readySocket: options.readySocket,
         swapon: options.swapon,
+        ...(options.label === undefined ? {} : { label: options.label }),
       });
       Deno.exit(code);
     });

@@ -24,14 +24,15 @@ import { EventLog } from "./event_log.ts";
 import { SWAP_FILE_NAME } from "./fuse_protocol.ts";
 import { avoidOomKiller, leaveCgroups } from "./guards.ts";
 import type { EngineKind, IoEngine } from "./io_engine.ts";
-import type {
-  DaemonGuards,
-  DeviceHealth,
-  DeviceRecord,
-  DeviceStatus,
-  RemovedDevice,
-  SwapTransport,
-  UpResult,
+import {
+  type DaemonGuards,
+  type DeviceHealth,
+  type DeviceRecord,
+  type DeviceStatus,
+  type RemovedDevice,
+  type SwapTransport,
+  type UpResult,
+  upResultOf,
 } from "./protocol.ts";
 import { LinkState } from "./shared_state.ts";
 import {
@@ -75,6 +76,8 @@ export interface SwapDaemonOptions {
   readonly readySocket: string;
   /** False only in tests: the loop device is attached but swap is not enabled on it. */
   readonly swapon: boolean;
+  /** Recorded with the device (who started it). */
+  readonly label?: string;
 }
 
 /** Why a start failed, as the starter reports it. */
@@ -128,6 +131,7 @@ export async function runSwapDaemon(options: SwapDaemonOptions): Promise<number>
       memserver: `${options.memserver.hostname}:${options.memserver.port}`,
       priority: options.priority,
       createdAtMs: Date.now(),
+      ...(options.label === undefined ? {} : { label: options.label }),
     };
     await writeRecord(paths, record);
     setup.mounted = true; // the engine mounts; undo checks whether it did
@@ -318,19 +322,7 @@ async function serve(running: Running): Promise<number> {
     down: () => remove("down requested"),
     events,
   });
-  const ready: UpResult = {
-    device: record.device ?? "",
-    mountpoint: record.mountpoint,
-    pid: Deno.pid,
-    sizeBytes: record.sizeBytes,
-    transport: record.transport,
-    id: record.id,
-    majorMinor: record.majorMinor ?? "",
-    priority: record.priority,
-    memserver: record.memserver,
-    engine: engine.kind,
-    enginePid: engine.pid,
-  };
+  const ready: UpResult = upResultOf({ ...record, device: record.device ?? "" });
   await writeRecord(paths, record);
   events.append({ event: "started", device: ready.device });
   await reportReady(running.options.readySocket, { event: "ready", ...ready });

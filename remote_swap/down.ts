@@ -37,8 +37,14 @@ export async function removeDevice(root: string, id: string): Promise<RemovedDev
     if (!response.ok) {
       throw new Error(`The swap daemon of ${id} refused to stop: ${response.error}`);
     }
-    if ("removed" in response) return response.removed;
-    throw new Error(`The swap daemon of ${id} answered down with ${JSON.stringify(response)}`);
+    if (!("removed" in response)) {
+      throw new Error(`The swap daemon of ${id} answered down with ${JSON.stringify(response)}`);
+    }
+    // The daemon exits right after its answer; "down" returns once it has.
+    if (record !== null && !(await waitForExit(record.pid, 10_000))) {
+      throw new Error(`The swap daemon of ${id} (pid ${record.pid}) did not exit after down`);
+    }
+    return response.removed;
   } catch (error) {
     if (!(error instanceof DaemonUnreachableError)) throw error;
   }

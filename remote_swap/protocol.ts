@@ -31,6 +31,8 @@ export interface DeviceRecord {
   memserver: string;
   priority: number;
   createdAtMs: number;
+  /** Who started it (the agent's state directory), so a restarted agent adopts its own. */
+  label?: string;
 }
 
 /** The one line `remote-swap up --json` prints, and the daemon's ready line. */
@@ -47,6 +49,23 @@ export interface UpResult {
   engine: EngineKind;
   /** The process serving the data path (the C engine; the daemon itself for "ts"). */
   enginePid: number;
+}
+
+/** What `up` reports about a recorded device (whose loop device is attached). */
+export function upResultOf(record: DeviceRecord & { device: string }): UpResult {
+  return {
+    device: record.device,
+    mountpoint: record.mountpoint,
+    pid: record.pid,
+    sizeBytes: record.sizeBytes,
+    transport: record.transport,
+    id: record.id,
+    majorMinor: record.majorMinor ?? "",
+    priority: record.priority,
+    memserver: record.memserver,
+    engine: record.engine,
+    enginePid: record.enginePid ?? record.pid,
+  };
 }
 
 /** How the daemon protects itself from deadlocking on its own swap. */

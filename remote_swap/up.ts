@@ -30,6 +30,8 @@ export interface UpOptions {
   readonly engine?: EngineKind;
   /** Tests only: false attaches the loop device without enabling swap on it. */
   readonly swapon?: boolean;
+  /** Recorded with the device (the agent marks the devices it starts). */
+  readonly label?: string;
   /** State directory (default {@link stateRoot}). */
   readonly root?: string;
   /** How long to wait for the daemon's ready line (default 120 s). */
@@ -137,6 +139,7 @@ export async function startRemoteSwap(options: UpOptions): Promise<UpResult> {
     "--engine",
     options.engine ?? "c",
     ...(options.swapon === false ? ["--no-swapon"] : []),
+    ...(options.label === undefined ? [] : ["--label", options.label]),
     ...(options.writeCapBytesPerSec === undefined
       ? []
       : ["--write-cap", String(options.writeCapBytesPerSec)]),

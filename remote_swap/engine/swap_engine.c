@@ -17,7 +17,8 @@
  *   stdin "cap <B/s>"  -> {"event":"write-cap","bytesPerSec":N} (0: no cap)
  *   events any time:      {"event":"connection-lost"|"reconnected"|"remote-lost"|"unavailable",...}
  *   last line:            {"event":"ended"} once the mount is gone and every thread has stopped.
- * End of stdin does not stop the engine: swapped pages depend on it until the mount goes away.
+ * Neither the end of stdin nor SIGTERM/SIGINT/SIGHUP stops the engine: swapped pages depend on
+ * it until the mount goes away.
  *
  * Usage: swap_engine MOUNTPOINT FSNAME SIZE_BYTES IP PORT TOKEN_FILE WORKERS WRITE_CAP_BPS
  *        TIMEOUT_MS RETRY_INITIAL_MS RETRY_MAX_MS RETRY_BUDGET_MS RETRY_EVERY_MS
@@ -845,6 +846,11 @@ static int arg_int(const char *text, int min, int max, const char *what) {
 
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
+  /* Swapped pages depend on this process: only the end of the mount (or SIGKILL) ends it, so a
+   * `pkill -TERM` aimed at a run's processes, or a terminal's signals, cannot lose them. */
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
   if (argc != 14) {
     fprintf(stderr,
             "usage: swap_engine MOUNTPOINT FSNAME SIZE_BYTES IP PORT TOKEN_FILE WORKERS "
