@@ -9,6 +9,7 @@ import { ffiBenchCommand } from "../ffi/bench_ffi.ts";
 import { rdmaBenchCommand } from "../memserver/rdma_bench.ts";
 import { memserverBenchCommand } from "../memserver/bench.ts";
 import { controllerBenchCommand } from "./run/bench.ts";
+import { remoteSwapBenchCommand } from "./remote_swap_bench.ts";
 
 /** Builds `spirit bench` with one subcommand per benchmark target. */
 export function benchCommand() {
@@ -18,6 +19,7 @@ export function benchCommand() {
     rdmaBenchCommand(),
     memserverBenchCommand(),
     controllerBenchCommand(),
+    remoteSwapBenchCommand(),
   ];
   const bench = new Command("bench").description(
     "Run a benchmark and print its figures (targets: " + targets.map((t) => t.name()).join(", ") +

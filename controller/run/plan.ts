@@ -13,7 +13,14 @@ import {
 import { equalSplit } from "../auction/equal_split.ts";
 import type { AppLimits as MarketLimits, NodeMarket } from "../auction/market.ts";
 import { buildModel } from "../auction/model.ts";
-import type { App, ComputeHost, MemoryHost, Playbook, Workload } from "../playbook/types.ts";
+import type {
+  App,
+  ComputeHost,
+  MemoryHost,
+  Playbook,
+  RemoteSwapSettings,
+  Workload,
+} from "../playbook/types.ts";
 
 /** A memory server to start. */
 export interface MemserverPlan {
@@ -40,6 +47,8 @@ export interface AppPlan {
 export interface ComputePlan {
   host: string;
   memoryNode: string;
+  /** Its remote swap device, started before the apps (null: none). */
+  remoteSwap: RemoteSwapSettings | null;
   market: { cacheMiB: number; bandwidthMbps: number };
   apps: AppPlan[];
 }
@@ -167,6 +176,7 @@ export function planRun(playbook: Playbook, runId: string): RunPlan {
     return {
       host: host.name,
       memoryNode: host.memoryNode,
+      remoteSwap: host.remoteSwap,
       market: { cacheMiB: market.cacheMiB, bandwidthMbps: market.bandwidthMbps },
       apps: apps.map((app, i) => ({
         name: app.name,
@@ -234,6 +244,13 @@ export function describePlan(playbook: Playbook, plan: RunPlan): string {
       lines.push(
         `  start: spirit agent --state-dir ${plan.hostDir}/agent-${host.name} (JSON lines over the connection's stdio)`,
       );
+      if (compute.remoteSwap !== null) {
+        lines.push(
+          `  remote swap: ${formatBytes(compute.remoteSwap.sizeBytes)} on ${compute.memoryNode}, ` +
+            `priority ${compute.remoteSwap.priority} (FUSE + loop device; before the apps, ` +
+            "removed after them)",
+        );
+      }
       for (const app of compute.apps) {
         const { launch } = app;
         const start = `${formatBytes(launch.allocation.cacheBytes)} cache, ${

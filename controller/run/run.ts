@@ -235,6 +235,25 @@ class RunSession {
       });
       const memserver = this.#memservers.find((m) => m.plan.host === compute.memoryNode);
       const address = `${memserver?.plan.connectAddress ?? "127.0.0.1"}:${memserver?.port ?? 0}`;
+      // Remote swap (remote_swap/, issue 9): the node's swap device on its memory node, up
+      // before the apps so command apps swap to it. The agent removes it after the apps at
+      // teardown (also on `spirit down`), so teardown needs no call of its own.
+      if (compute.remoteSwap !== null) {
+        const swap = await agent.request<{ device: string; engine: string; transport: string }>({
+          op: "remote-swap-up",
+          memserver: address,
+          tokenFile,
+          sizeBytes: compute.remoteSwap.sizeBytes,
+          priority: compute.remoteSwap.priority,
+          transport: memserver?.transport === "rdma" ? "rdma" : "tcp",
+        }, { timeoutMs: 180_000 });
+        await this.#event({
+          kind: "start",
+          host: compute.host,
+          message:
+            `remote swap ${swap.device} on ${address} (${swap.transport}, ${swap.engine} engine)`,
+        });
+      }
       for (const app of compute.apps) {
         await agent.launch(withPort(app.launch, address));
         await this.#event({
