@@ -52,8 +52,7 @@ export type SwapCounters = Record<CounterName, number>;
 
 // Int32 control cells.
 const LOCK = 0;
-const SLEEP = 1;
-const CONTROL_CELLS = 2;
+const CONTROL_CELLS = 1;
 // Float64 cells of the write cap.
 const RATE = 0;
 const BURST = 1;
@@ -73,6 +72,14 @@ export interface SharedBuffers {
 function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** The real clock: wall time, and a blocking wait of the calling thread. */
+const SYSTEM_CLOCK = {
+  nowMs,
+  sleepMs: (ms: number) => void Atomics.wait(sleepCell, 0, 0, ms),
+};
 
 /** Shared page states, counters, link states and write cap. */
 export class SwapSharedState {
@@ -196,7 +203,7 @@ export class SwapSharedState {
   }
 
   /** Changes the write cap (0 removes it); the burst is 10 ms worth, at least 1 MiB. */
-  setWriteCap(bytesPerSec: number): void {
+  setWriteCap(bytesPerSec: number, now: number = nowMs()): void {
     if (!(bytesPerSec >= 0) || !Number.isFinite(bytesPerSec)) {
       throw new RangeError(`Write cap ${bytesPerSec} must be a non-negative number of bytes/s`);
     }
@@ -204,19 +211,23 @@ export class SwapSharedState {
       this.#cap[RATE] = bytesPerSec;
       this.#cap[BURST] = Math.max(1 << 20, bytesPerSec / 100);
       this.#cap[TOKENS] = this.#cap[BURST] ?? 0;
-      this.#cap[LAST_MS] = nowMs();
+      this.#cap[LAST_MS] = now;
     });
   }
 
   /**
    * Takes `bytes` from the write cap, blocking the calling worker thread while the bucket is in
-   * debt (never call it on the main thread). Returns the milliseconds waited.
+   * debt (never call it on the main thread). Returns the milliseconds waited. `clock` replaces
+   * the time and the blocking wait in tests.
    */
-  takeWrite(bytes: number): number {
+  takeWrite(
+    bytes: number,
+    clock: { nowMs: () => number; sleepMs: (ms: number) => void } = SYSTEM_CLOCK,
+  ): number {
     const debtMs = this.#locked(() => {
       const rate = this.#cap[RATE] ?? 0;
       if (rate === 0) return 0;
-      const now = nowMs();
+      const now = clock.nowMs();
       const burst = this.#cap[BURST] ?? 0;
       const tokens = Math.min(
         burst,
@@ -228,7 +239,7 @@ export class SwapSharedState {
       // In debt, this request waits until its own share of the debt is paid off.
       return left >= 0 ? 0 : -left / rate * 1000;
     });
-    if (debtMs > 0) Atomics.wait(this.#control, SLEEP, 0, debtMs);
+    if (debtMs > 0) clock.sleepMs(debtMs);
     return debtMs;
   }
 

@@ -334,3 +334,31 @@ function upArgs(memserver: string, tokenFile: string): string[] {
     "64MiB",
   ];
 }
+
+remoteSwapTest(
+  "remote swap with the TypeScript engine over TCP (the comparison data path) serves the loop device",
+  async (fixture) => {
+    const up = await fixture.up({ sizeMiB: 64, extra: ["--engine", "ts", "--no-swapon"] });
+    assert.equal(up.engine, "ts");
+    assert.equal(up.enginePid, up.pid, "the workers run in the daemon");
+    const file = `${fixture.root}/../pattern`;
+    const data = new Uint8Array(4 * MiB).map((_, i) => (i * 7 + (i >> 12)) & 0xff);
+    await Deno.writeFile(file, data);
+    const write = await new Deno.Command("dd", {
+      args: [`if=${file}`, `of=${up.device}`, "bs=1M", "count=4", "seek=8", "oflag=direct"],
+      stderr: "piped",
+    }).output();
+    assert.equal(write.code, 0, new TextDecoder().decode(write.stderr));
+    const read = await new Deno.Command("dd", {
+      args: [`if=${up.device}`, "bs=1M", "count=4", "skip=8", "iflag=direct"],
+      stdout: "piped",
+    }).output();
+    assert.ok(read.stdout.length === data.length && read.stdout.every((b, i) => b === data[i]));
+    const stats = await fixture.serverStats();
+    assert.equal(stats.swap.storedBytes, 4 * MiB, "2 workers, one region, 4 MiB stored");
+    assert.equal(stats.swap.regions[0]?.clients.length, 2);
+    const down = await fixture.down();
+    assert.equal(down.code, 0, down.stderr);
+    await assertRemoved(up, fixture.root);
+  },
+);
