@@ -144,7 +144,8 @@ export function launchSpec(
     appId: app.name,
     allocation: options.allocation,
     throughput: command.throughput,
-    swapDevices: command.cgroup.swapDevices,
+    // None named: the agent's default (the node's remote swap device, else every active one).
+    ...(command.cgroup.swapDevices.length === 0 ? {} : { swapDevices: command.cgroup.swapDevices }),
     ...(Object.keys(command.env).length > 0 ? { env: command.env } : {}),
     ...(command.cwd === undefined ? {} : { cwd: command.cwd }),
   };
