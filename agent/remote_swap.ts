@@ -64,7 +64,8 @@ export class RemoteSwapSupervisor {
 
   #serialized<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => undefined);
+    // The next operation waits for this one either way; its error reaches this caller via `run`.
+    this.#queue = run.then(() => undefined, () => undefined);
     return run;
   }
 

@@ -64,6 +64,8 @@ export class RdmaSwapBackend implements SwapBackend {
   #open: { transport: RemoteTransport; region: RemoteRegion } | null;
   #unavailableSince: number | null = null;
   #lastAttemptMs = 0;
+  /** Why the last connection attempt failed (for the unavailable event). */
+  #lastError = "";
 
   /** Wraps the first connection (opened by the caller with {@link openRdmaRegion}). */
   constructor(
@@ -111,7 +113,10 @@ export class RdmaSwapBackend implements SwapBackend {
           throw new SwapIoError(IoErrno.EIO, (error as Error).message, { cause: error });
         }
         this.#open = null;
-        await open.transport.close().catch(() => {});
+        // The connection is already broken; closing releases what is left of it.
+        await open.transport.close().catch((closeError: Error) => {
+          if (!(closeError instanceof TransportClosedError)) throw closeError;
+        });
         this.#options.onEvent({
           event: "connection-lost",
           worker: this.#options.worker,
@@ -146,8 +151,9 @@ export class RdmaSwapBackend implements SwapBackend {
     onEvent({
       event: "unavailable",
       worker,
-      message: `no RDMA connection to the memory server for ${retry.budgetMs} ms; swap I/O ` +
-        `now fails with EIO; retrying every ${retry.retryEveryMs} ms`,
+      message: `no RDMA connection to the memory server for ${retry.budgetMs} ms ` +
+        `(${this.#lastError}); swap I/O now fails with EIO; retrying every ` +
+        `${retry.retryEveryMs} ms`,
     });
     throw unavailable();
   }
@@ -160,7 +166,9 @@ export class RdmaSwapBackend implements SwapBackend {
     let open: { transport: RemoteTransport; region: RemoteRegion };
     try {
       open = await openRdmaRegion(this.#target);
-    } catch (_error) {
+    } catch (error) {
+      // Any failure to connect is retried (device, CM, allocation); the last one is reported.
+      this.#lastError = error instanceof Error ? error.message : String(error);
       return null;
     }
     this.#open = open;

@@ -71,6 +71,11 @@ systemTest(
           sizeBytes: 512 * MiB,
         }) as DeviceStatus;
         assert.equal(again.id, status.id, "the same request again is the same device");
+        const capped = await request({
+          op: "remote-swap-set-write-cap",
+          bytesPerSec: 50e6,
+        }) as DeviceStatus;
+        assert.equal(capped.writeCapBytesPerSec, 50e6);
 
         let resolveExit: (exit: AppExit) => void = () => {};
         const exited = new Promise<AppExit>((resolve) => resolveExit = resolve);

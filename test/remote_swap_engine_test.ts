@@ -248,3 +248,23 @@ systemTest(
       );
     }),
 );
+
+systemTest(
+  "swap engine: the node-level write cap bounds swap-out and is changed live",
+  REMOTE_SWAP_PREREQS,
+  () =>
+    withEngine({ budgetMs: 10_000, retryEveryMs: 500 }, async (rig) => {
+      const capBytesPerSec = 4 * MiB;
+      rig.engine.setWriteCap(capBytesPerSec);
+      const started = performance.now();
+      for (let i = 0; i < 8; i++) assert.equal(await rig.write(i, pattern(i)), 0);
+      const seconds = (performance.now() - started) / 1000;
+      // The first MiB is the burst; the other 7 MiB wait for tokens.
+      assert.ok(seconds >= 0.9 * 7 * MiB / capBytesPerSec, `8 MiB written in ${seconds} s`);
+      const { totals, writeCapBytesPerSec } = await rig.engine.snapshot();
+      assert.equal(writeCapBytesPerSec, capBytesPerSec);
+      assert.ok(totals.writeCapWaitMs > 0);
+      rig.engine.setWriteCap(0);
+      assert.equal((await rig.engine.snapshot()).writeCapBytesPerSec, 0, "cap removed live");
+    }),
+);

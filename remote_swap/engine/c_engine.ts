@@ -110,7 +110,7 @@ export class CEngine implements IoEngine {
     const stdin = child.stdin.getWriter();
     if (first.done) {
       const status = await child.status;
-      await stdin.close().catch(() => undefined);
+      await closeGone(stdin);
       throw new EngineStartError(
         "setup",
         `the swap engine exited (code ${status.code}) before it was ready`,
@@ -119,7 +119,7 @@ export class CEngine implements IoEngine {
     const line = JSON.parse(first.value) as EngineLine;
     if (line.event !== "ready") {
       await child.status;
-      await stdin.close().catch(() => undefined);
+      await closeGone(stdin);
       if (line.event === "error") throw new EngineStartError(line.reason, line.message);
       throw new EngineStartError(
         "setup",
@@ -185,5 +185,14 @@ export class CEngine implements IoEngine {
     } catch (error) {
       if (!(error instanceof TypeError)) throw error; // already exited
     }
+  }
+}
+
+/** Closes the stdin of an engine that has exited (its pipe may already be broken). */
+async function closeGone(stdin: WritableStreamDefaultWriter<Uint8Array>): Promise<void> {
+  try {
+    await stdin.close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe || error instanceof TypeError)) throw error;
   }
 }
