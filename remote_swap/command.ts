@@ -109,6 +109,7 @@ export function remoteSwapCommand() {
     .description("List active remote swap devices")
     .option("--json", 'print exactly one JSON document: {"devices":[...]}')
     .action(async (options) => {
+      if (Deno.uid() !== 0) refuse("status", "the remote swap state is readable by root only");
       const document = await listDevices(stateRoot());
       if (options.json) {
         console.log(JSON.stringify(document));
