@@ -28,6 +28,7 @@ import { type ManagedApp, type RawSample, withRates } from "./apps/app.ts";
 import { CgroupApp, type CgroupAppContext } from "./apps/cgroup_app.ts";
 import { FarmemApp } from "./apps/farmem_app.ts";
 import { fileSink } from "./apps/output.ts";
+import { type RemoteSwapDevice, RemoteSwapSupervisor } from "./remote_swap.ts";
 
 /** Configuration of one agent. */
 export interface AgentConfig {
@@ -52,6 +53,8 @@ export interface AgentConfig {
   workloadCommand?: string[];
   /** argv prefix that runs this node's spirit CLI (drivers of `kind: "spirit"`). */
   spiritCommand?: string[];
+  /** State directory of remote swap devices (default /run/spirit/remote-swap; tests differ). */
+  remoteSwapRoot?: string;
 }
 
 /** An error answered to the controller with a protocol error code. */
@@ -91,14 +94,40 @@ export class AgentCore {
   #timer: ReturnType<typeof setInterval> | null = null;
   #sampling: Promise<void> | null = null;
   #closed = false;
+  readonly #remoteSwap: RemoteSwapSupervisor;
 
   constructor(config: AgentConfig) {
     this.config = config;
+    this.#remoteSwap = new RemoteSwapSupervisor({
+      ...(config.remoteSwapRoot === undefined ? {} : { root: config.remoteSwapRoot }),
+      label: config.stateDir,
+      warn: (message) => this.#emit({ event: "warning", source: "remote-swap", message }),
+    });
   }
 
-  /** Starts the sampling timer. */
+  /**
+   * The node's remote swap device (remote-swap-up), or null: cgroup apps that name no swap
+   * device are throttled and measured on it.
+   */
+  remoteSwapDevice(): RemoteSwapDevice | null {
+    return this.#remoteSwap.device();
+  }
+
+  /** The node's remote swap device path: the configured hook (tests), else the supervised one. */
+  #remoteSwapPath(): string | null {
+    return this.config.remoteSwapDevice?.() ?? this.#remoteSwap.device()?.path ?? null;
+  }
+
+  /** Starts the sampling timer and adopts a remote swap device this agent started earlier. */
   start(): void {
     if (this.#timer !== null) return;
+    this.#remoteSwap.adopt().catch((error: Error) =>
+      this.#emit({
+        event: "warning",
+        source: "remote-swap",
+        message: `cannot adopt this agent's remote swap device: ${error.message}`,
+      })
+    );
     this.#timer = setInterval(() => {
       if (this.#sampling !== null) return;
       this.#sampling = this.sampleAll().then(() => {}).finally(() => this.#sampling = null);
@@ -185,6 +214,25 @@ export class AgentCore {
         const stopped = await this.teardown();
         return { stopped, shutdown: request.shutdown === true };
       }
+      case "remote-swap-up": {
+        const { id: _id, op: _op, ...swap } = request;
+        return await this.#remoteSwapRequest(() => this.#remoteSwap.up(swap));
+      }
+      case "remote-swap-set-write-cap":
+        return await this.#remoteSwapRequest(() =>
+          this.#remoteSwap.setWriteCap(request.bytesPerSec)
+        );
+      case "remote-swap-down":
+        return { removed: await this.#remoteSwapRequest(() => this.#remoteSwap.down()) };
+    }
+  }
+
+  async #remoteSwapRequest<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof AgentError) throw error;
+      throw new AgentError("remote-swap-failed", (error as Error).message, { cause: error });
     }
   }
 
@@ -278,10 +326,12 @@ export class AgentCore {
   ): Promise<CgroupAppContext> {
     this.#layout ??= await detectCgroups();
     const active = await readSwapDevices();
+    // Explicit devices, else the agent's configuration, else the node's default: its remote swap
+    // device when active, else every active swap device.
     const wanted = requested ?? this.config.swapDevices;
     const devices: string[] = [];
     if (wanted === undefined) {
-      devices.push(...defaultSwapDevices(active, this.config.remoteSwapDevice?.() ?? null));
+      devices.push(...defaultSwapDevices(active, this.#remoteSwapPath()));
     } else {
       for (const path of wanted) {
         const resolved = await Deno.realPath(path).catch((error) => {
@@ -317,7 +367,7 @@ export class AgentCore {
     try {
       devices = defaultSwapDevices(
         await readSwapDevices(),
-        this.config.remoteSwapDevice?.() ?? null,
+        this.#remoteSwapPath(),
       );
     } catch (error) {
       // A device coming or going mid-read: keep the current devices until the next round.
@@ -411,7 +461,10 @@ export class AgentCore {
     }
   }
 
-  /** Stops every app and removes every cgroup; returns the ids stopped. Idempotent. */
+  /**
+   * Stops every app and removes every cgroup, then the node's remote swap device (swapoff after
+   * the apps: their swapped pages need not come back); returns the ids stopped. Idempotent.
+   */
   async teardown(): Promise<string[]> {
     const ids = [...this.#apps.keys()];
     const results = await Promise.allSettled(ids.map((id) => this.stop(id)));
@@ -419,6 +472,11 @@ export class AgentCore {
     const failed = results.flatMap((r, i) =>
       r.status === "rejected" ? [`${ids[i]}: ${String(r.reason)}`] : []
     );
+    try {
+      await this.#remoteSwap.down();
+    } catch (error) {
+      failed.push(`remote swap: ${(error as Error).message}`);
+    }
     if (failed.length > 0) {
       throw new AgentError("internal", `Teardown incomplete: ${failed.join("; ")}`);
     }

@@ -3,8 +3,9 @@
  * Exits with the command's status; 125 when spirit refuses or fails to run it; 2 on usage errors.
  * @module
  */
-import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { formatBytes, formatRate, parseRateBytesPerSec, parseSizeBytes } from "../common/units.ts";
+import { Command } from "@commander-js/extra-typings";
+import { rateOption as rate, sizeOption as size } from "../common/cli_options.ts";
+import { formatBytes, formatRate } from "../common/units.ts";
 import { ExecRefusedError, type ExecResult, runExec } from "./exec.ts";
 
 /** Exit status when spirit exec refuses to run or fails before the command's status is known. */
@@ -87,20 +88,4 @@ export function formatExecResult(result: ExecResult): string {
     if (!state.enforced) lines.push(`note: ${limit} not enforced: ${state.reason}`);
   }
   return lines.map((l) => `spirit exec: ${l}`).join("\n");
-}
-
-function size(value: string): number {
-  try {
-    return parseSizeBytes(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
-
-function rate(value: string): number {
-  try {
-    return parseRateBytesPerSec(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
 }

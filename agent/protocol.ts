@@ -20,6 +20,7 @@
  * Units: bytes, bytes per second, milliseconds; cumulative counters count since the app started.
  * @module
  */
+import type { DeviceStatus, RemovedDevice, UpResult } from "../remote_swap/protocol.ts";
 
 /** Version of this protocol; bumped only on incompatible changes. */
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -355,6 +356,25 @@ export interface HostFacts {
   remoteSwapSupport: RemoteSwapSupportFacts;
 }
 
+/**
+ * The node's remote swap device to start (`remote-swap-up`): a swap device whose pages live on
+ * a spirit memory server (remote_swap/, docs/remote_swap.md).
+ */
+export interface RemoteSwapRequest {
+  /** "host:port" of the memory server (protocol version 2). */
+  memserver: string;
+  /** File on this node holding the memory server's secret. */
+  tokenFile: string;
+  /** Device size in bytes (only written pages cost the memory server anything). */
+  sizeBytes: number;
+  /** Default `auto`: RDMA when the memory server offers it, else TCP. */
+  transport?: "tcp" | "rdma" | "auto";
+  /** swapon priority (default 32000). */
+  priority?: number;
+  /** Node-level swap-out cap in bytes/s (default none); see `remote-swap-set-write-cap`. */
+  writeCapBytesPerSec?: number;
+}
+
 /** Requests from the controller; each gets exactly one {@link AgentResponse} with its `id`. */
 export type AgentRequest =
   /**
@@ -381,7 +401,20 @@ export type AgentRequest =
    * Stops every app, removes every cgroup the agent made, and forgets all state. Idempotent.
    * With `shutdown`, the agent daemon exits afterwards.
    */
-  | { id: number; op: "teardown"; shutdown?: boolean };
+  | { id: number; op: "teardown"; shutdown?: boolean }
+  /**
+   * Starts the node's remote swap device before the apps (idempotent for the same request);
+   * answered with its status (remote_swap/protocol.ts `DeviceStatus`). Cgroup apps without
+   * `swapDevices` are then throttled and measured on it. Failures are `remote-swap-failed`.
+   */
+  | ({ id: number; op: "remote-swap-up" } & RemoteSwapRequest)
+  /** Changes the device's node-level swap-out cap live (null removes it); answered with its status. */
+  | { id: number; op: "remote-swap-set-write-cap"; bytesPerSec: number | null }
+  /**
+   * Removes the device (swapoff, loop detach, unmount, daemon exit); answered with
+   * `{ removed: RemovedDevice | null }`. Teardown does it too, after stopping the apps.
+   */
+  | { id: number; op: "remote-swap-down" };
 
 /** The operation names of {@link AgentRequest}. */
 export type AgentOp = AgentRequest["op"];
@@ -434,6 +467,9 @@ export interface AgentResults {
   list: ListResult;
   stop: StopResult;
   teardown: TeardownResult;
+  "remote-swap-up": UpResult;
+  "remote-swap-set-write-cap": DeviceStatus;
+  "remote-swap-down": { removed: RemovedDevice | null };
 }
 
 /** Error codes in failed responses. */
@@ -445,6 +481,7 @@ export type AgentErrorCode =
   | "not-supported"
   | "launch-failed"
   | "enforcement-failed"
+  | "remote-swap-failed"
   | "internal";
 
 /** The response to one request. */
@@ -469,8 +506,11 @@ export type AgentEvent =
   | { event: "app-exited"; appId: AppId; exit: AppExit }
   /** A new sample (sent to every attached session as it is taken). */
   | { event: "sample"; sample: AppSample }
-  /** Something went wrong outside any request (enforcement step failed, sampler error). */
-  | { event: "warning"; appId?: AppId; message: string };
+  /**
+   * Something went wrong outside any request (enforcement step failed, sampler error, the
+   * remote swap device's memory server or daemon: `source: "remote-swap"`).
+   */
+  | { event: "warning"; appId?: AppId; source?: "remote-swap"; message: string };
 
 /** Any line the agent writes. */
 export type AgentMessage = AgentResponse | AgentEvent;

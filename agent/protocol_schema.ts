@@ -139,6 +139,22 @@ const request = z.discriminatedUnion("op", [
     graceMs: z.number().int().nonnegative().exactOptional(),
   }),
   z.object({ id, op: z.literal("teardown"), shutdown: z.boolean().exactOptional() }),
+  z.object({
+    id,
+    op: z.literal("remote-swap-up"),
+    memserver: z.string().regex(/^\[?[^\s\]]+\]?:[0-9]{1,5}$/, "HOST:PORT"),
+    tokenFile: z.string().startsWith("/"),
+    sizeBytes: z.number().int().min(1 << 20, "at least 1 MiB"),
+    transport: z.enum(["tcp", "rdma", "auto"]).exactOptional(),
+    priority: z.number().int().min(-1).max(32767).exactOptional(),
+    writeCapBytesPerSec: nonNegative.exactOptional(),
+  }),
+  z.object({
+    id,
+    op: z.literal("remote-swap-set-write-cap"),
+    bytesPerSec: nonNegative.nullable(),
+  }),
+  z.object({ id, op: z.literal("remote-swap-down") }),
 ]);
 
 // Compile-time check that the schema produces exactly the protocol's request type.

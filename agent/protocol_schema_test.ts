@@ -123,3 +123,38 @@ Deno.test("parseAgentRequest refuses an empty swap device list (omit it for the 
   assert.ok(!parsed.ok);
   assert.match(parsed.message, /app\.swapDevices: name at least one device, or omit/);
 });
+
+Deno.test("parseAgentRequest accepts remote-swap-up and names bad fields with accepted values", () => {
+  const ok = parseAgentRequest(JSON.stringify({
+    id: 7,
+    op: "remote-swap-up",
+    memserver: "10.0.0.2:7070",
+    tokenFile: "/tmp/spirit-run/memserver.token",
+    sizeBytes: 16 * 2 ** 30,
+    priority: 100,
+  }));
+  assert.ok(ok.ok);
+  assert.equal(ok.request.op, "remote-swap-up");
+  const bad = parseAgentRequest(JSON.stringify({
+    id: 8,
+    op: "remote-swap-up",
+    memserver: "no-port",
+    tokenFile: "relative/token",
+    sizeBytes: 4096,
+    transport: "udp",
+    priority: 40000,
+  }));
+  assert.ok(!bad.ok);
+  assert.equal(bad.id, 8);
+  assert.match(bad.message, /memserver: HOST:PORT/);
+  assert.match(bad.message, /tokenFile/);
+  assert.match(bad.message, /sizeBytes: at least 1 MiB/);
+  assert.match(bad.message, /transport: .*"tcp"\|"rdma"\|"auto"/);
+  assert.match(bad.message, /priority/);
+});
+
+Deno.test("parseAgentRequest accepts remote-swap-down and a write cap of null", () => {
+  assert.ok(parseAgentRequest('{"id":1,"op":"remote-swap-down"}').ok);
+  assert.ok(parseAgentRequest('{"id":2,"op":"remote-swap-set-write-cap","bytesPerSec":null}').ok);
+  assert.ok(!parseAgentRequest('{"id":3,"op":"remote-swap-set-write-cap","bytesPerSec":-1}').ok);
+});

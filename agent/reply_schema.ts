@@ -5,6 +5,7 @@
  * know (the protocol adds fields compatibly) and keep them.
  * @module
  */
+import type { DeviceStatus } from "../remote_swap/protocol.ts";
 import { z } from "zod";
 import type {
   AgentEvent,
@@ -142,6 +143,58 @@ export const hostFactsSchema = z.looseObject({
   }),
 });
 
+const swapTransport = z.enum(["tcp", "rdma"]);
+const swapEngine = z.enum(["c", "ts"]);
+
+/** The result of `remote-swap-up` (remote_swap/protocol.ts `UpResult`). */
+const remoteSwapUpSchema = z.looseObject({
+  device: z.string(),
+  mountpoint: z.string(),
+  pid: integer,
+  sizeBytes: count,
+  transport: swapTransport,
+  id: z.string(),
+  majorMinor: z.string(),
+  priority: integer,
+  memserver: z.string(),
+  engine: swapEngine,
+  enginePid: integer,
+});
+
+/** A device's status (`DeviceStatus`); the fields the controller reads are checked. */
+const remoteSwapStatusSchema = z.looseObject({
+  device: z.string().nullable(),
+  bytesRead: count,
+  bytesWritten: count,
+  remoteBytesInUse: count,
+  pid: integer,
+  id: z.string(),
+  majorMinor: z.string().nullable(),
+  mountpoint: z.string(),
+  sizeBytes: count,
+  transport: swapTransport,
+  engine: swapEngine,
+  enginePid: integer.nullable(),
+  memserver: z.string(),
+  priority: integer,
+  state: z.string(),
+  bytesDiscarded: count,
+  lostBytes: count,
+  ioErrors: count,
+  reconnects: count,
+  writeCapBytesPerSec: count.nullable(),
+  writeCapWaitMs: z.number().nonnegative(),
+  startedAtMs: time,
+  guards: z.unknown(),
+}) as unknown as z.ZodType<DeviceStatus>;
+
+/** What `remote-swap-down` removed. */
+const removedDeviceSchema = z.looseObject({
+  id: z.string(),
+  device: z.string().nullable(),
+  removed: z.array(z.string()),
+});
+
 /** The result schema of each request op. */
 export const resultSchemas: { [Op in AgentOp]: z.ZodType<AgentResults[Op]> } = {
   hello: z.looseObject({ protocolVersion: integer, agentVersion: z.string(), daemonPid: integer }),
@@ -155,6 +208,9 @@ export const resultSchemas: { [Op in AgentOp]: z.ZodType<AgentResults[Op]> } = {
   list: z.looseObject({ apps: z.array(appStatusSchema) }),
   stop: z.looseObject({ appId: z.string(), stopped: z.boolean() }),
   teardown: z.looseObject({ stopped: z.array(z.string()), shutdown: z.boolean() }),
+  "remote-swap-up": remoteSwapUpSchema,
+  "remote-swap-set-write-cap": remoteSwapStatusSchema,
+  "remote-swap-down": z.looseObject({ removed: removedDeviceSchema.nullable() }),
 };
 
 /** The `attached` line a session sends first. */

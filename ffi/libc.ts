@@ -220,3 +220,52 @@ export function pageSize(): number {
   if (size <= 0n) throw new ErrnoError("sysconf(_SC_PAGESIZE)", readErrno());
   return Number(size);
 }
+
+const MCL_CURRENT = 1;
+const MCL_FUTURE = 2;
+const MCL_ONFAULT = 4;
+
+/**
+ * `mlockall(MCL_CURRENT | MCL_FUTURE [| MCL_ONFAULT])`: keeps this process's memory out of swap.
+ * With `onFault`, pages are locked as they are first touched rather than all at once (V8
+ * reserves far more address space than it uses). Throws ErrnoError (EPERM, ENOMEM) on failure.
+ */
+export function lockAllMemory(options: { onFault?: boolean } = {}): void {
+  const flags = MCL_CURRENT | MCL_FUTURE | (options.onFault ? MCL_ONFAULT : 0);
+  if (libc().symbols.mlockall(flags) !== 0) throw new ErrnoError("mlockall", readErrno());
+}
+
+/** prctl option: the calling thread takes part in block-layer or filesystem I/O (Linux 5.6+). */
+export const PR_SET_IO_FLUSHER = 57;
+
+/**
+ * `prctl(PR_SET_IO_FLUSHER, 1)`: memory allocations of the calling thread no longer recurse into
+ * I/O and are not throttled like ordinary writers. Needs CAP_SYS_RESOURCE; throws ErrnoError.
+ */
+export function setIoFlusher(): void {
+  if (libc().symbols.prctl(PR_SET_IO_FLUSHER, 1n, 0n, 0n, 0n) === -1) {
+    throw new ErrnoError("prctl(PR_SET_IO_FLUSHER)", readErrno());
+  }
+}
+
+/**
+ * Points this process's stdout and stderr at `path` (appending; created 0600), so a detached
+ * daemon's later output never goes to a pipe whose reader has left.
+ */
+export function redirectOutput(path: string): void {
+  const O_WRONLY = 0o1;
+  const O_CREAT = 0o100;
+  const O_APPEND = 0o2000;
+  const O_CLOEXEC = 0o2000000;
+  const symbols = libc().symbols;
+  const name = new TextEncoder().encode(`${path}\0`) as Uint8Array<ArrayBuffer>;
+  const fd = symbols.open(name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600);
+  if (fd < 0) throw new ErrnoError(`open(${path})`, readErrno());
+  try {
+    for (const target of [1, 2]) {
+      if (symbols.dup2(fd, target) < 0) throw new ErrnoError(`dup2(${target})`, readErrno());
+    }
+  } finally {
+    symbols.close(fd);
+  }
+}

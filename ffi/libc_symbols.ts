@@ -61,6 +61,89 @@ export const LIBC_SYMBOLS = {
     ],
     result: "isize",
   },
+  /** ssize_t write(int fd, const void *buf, size_t count); */
+  write: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // const void *buf
+      "usize", // size_t count
+    ],
+    result: "isize",
+  },
+  /** int open(const char *pathname, int flags, mode_t mode); */
+  open: {
+    parameters: [
+      "buffer", // const char *pathname (NUL-terminated)
+      "i32", // int flags
+      "u32", // mode_t mode
+    ],
+    result: "i32",
+  },
+  /** int mount(const char *source, const char *target, const char *filesystemtype, unsigned long mountflags, const void *data); */
+  mount: {
+    parameters: [
+      "buffer", // const char *source
+      "buffer", // const char *target
+      "buffer", // const char *filesystemtype
+      "u64", // unsigned long mountflags
+      "buffer", // const void *data (NUL-terminated option string)
+    ],
+    result: "i32",
+  },
+  /** int umount2(const char *target, int flags); */
+  umount2: {
+    parameters: [
+      "buffer", // const char *target
+      "i32", // int flags
+    ],
+    result: "i32",
+  },
+  /** int socket(int domain, int type, int protocol); */
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  /** int connect(int sockfd, const struct sockaddr *addr, socklen_t addrlen); */
+  connect: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // const struct sockaddr *addr
+      "u32", // socklen_t addrlen
+    ],
+    result: "i32",
+  },
+  /** int setsockopt(int sockfd, int level, int optname, const void *optval, socklen_t optlen); */
+  setsockopt: {
+    parameters: [
+      "i32", // int sockfd
+      "i32", // int level
+      "i32", // int optname
+      "buffer", // const void *optval
+      "u32", // socklen_t optlen
+    ],
+    result: "i32",
+  },
+  /** ssize_t send(int sockfd, const void *buf, size_t len, int flags); */
+  send: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // const void *buf
+      "usize", // size_t len
+      "i32", // int flags
+    ],
+    result: "isize",
+  },
+  /** ssize_t recv(int sockfd, void *buf, size_t len, int flags); */
+  recv: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // void *buf
+      "usize", // size_t len
+      "i32", // int flags
+    ],
+    result: "isize",
+  },
+  /** int dup2(int oldfd, int newfd); */
+  dup2: { parameters: ["i32", "i32"], result: "i32" },
+  /** int mlockall(int flags); */
+  mlockall: { parameters: ["i32" /* int flags */], result: "i32" },
   /** int close(int fd); */
   close: { parameters: ["i32" /* int fd */], result: "i32" },
   /** int ioctl(int fd, unsigned long request, unsigned long arg); */
@@ -120,15 +203,6 @@ export const LIBC_SYMBOLS = {
       "i32", // int flags
     ],
     result: "i32",
-  },
-  /** ssize_t write(int fd, const void *buf, size_t count); */
-  write: {
-    parameters: [
-      "i32", // int fd
-      "buffer", // const void *buf
-      "usize", // size_t count
-    ],
-    result: "isize",
   },
   /** int memcmp(const void *s1, const void *s2, size_t n); (`spirit bench ffi`'s direct call) */
   memcmp: {

@@ -9,6 +9,8 @@ import { Command, type CommanderError } from "@commander-js/extra-typings";
 import { agentCommand } from "../agent/command.ts";
 import { execCommand } from "../agent/exec_command.ts";
 import { AGENT_VERSION } from "../agent/facts.ts";
+import { remoteSwapCommand } from "../remote_swap/command.ts";
+import { installSwapWorker, inWorkerScope } from "../remote_swap/io_worker.ts";
 import { loadgenCommand } from "../loadgen/command.ts";
 import { memserverCommand } from "../memserver/command.ts";
 import { workloadCommand } from "../workloads/command.ts";
@@ -24,13 +26,14 @@ export function hostCommands(): Command[] {
     agentCommand(),
     execCommand(),
     loadgenCommand(),
+    remoteSwapCommand(),
   ] as Command[];
 }
 
 /** The host-side command line: {@linkcode hostCommands} under one `spirit` program. */
 export function buildHostProgram(): Command {
   const program = new Command("spirit")
-    .description("spirit on a host: agent, memory server, workloads, exec, loadgen")
+    .description("spirit on a host: agent, memory server, workloads, exec, loadgen, remote swap")
     .version(AGENT_VERSION)
     .showHelpAfterError("(run with --help for usage)");
   for (const command of hostCommands()) program.addCommand(command);
@@ -50,6 +53,9 @@ export function applyUsageExitCode(command: Command<unknown[], Record<string, un
   }
 }
 
-if (import.meta.main) {
+if (import.meta.main && inWorkerScope()) {
+  // The deployed bundle starts itself as the swap daemon's I/O workers (remote_swap/workers.ts).
+  installSwapWorker();
+} else if (import.meta.main) {
   await buildHostProgram().parseAsync(Deno.args, { from: "user" });
 }

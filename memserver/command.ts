@@ -74,14 +74,21 @@ export function memserverCommand() {
       "RDMA with --token-file: admit legacy clients (the {addr, rkey, size} record, no proof) " +
         "from these comma-separated CIDR blocks, e.g. 10.0.0.0/24,fd00::/64",
     )
+    .option(
+      "--swap-grace <duration>",
+      "how long a swap region without connections waits for its client to reconnect",
+      "60s",
+    )
     .action(async (options) => {
       let address: { hostname: string; port: number };
       let capacityBytes: number;
       let statsIntervalMs: number;
+      let swapGraceMs: number;
       try {
         address = parseHostPort(options.listen);
         capacityBytes = parseSizeBytes(options.capacity);
         statsIntervalMs = parseDurationMs(options.statsInterval);
+        swapGraceMs = parseDurationMs(options.swapGrace);
       } catch (error) {
         return usage(error instanceof Error ? error.message : String(error));
       }
@@ -134,6 +141,7 @@ export function memserverCommand() {
         statsIntervalMs,
         maxConnections,
         populate: options.populate === true,
+        swapGraceMs,
       });
     });
 }
@@ -153,12 +161,14 @@ export async function runMemserver(options: {
   statsIntervalMs: number;
   maxConnections: number;
   populate: boolean;
+  /** How long a detached swap region is kept (default 60 s). */
+  swapGraceMs?: number;
 }): Promise<void> {
   using pool = MemoryPool.reserve(options.capacityBytes, { populate: options.populate });
-  const server = new MemoryServer(
-    pool,
-    options.token === undefined ? {} : { token: options.token },
-  );
+  const server = new MemoryServer(pool, {
+    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.swapGraceMs === undefined ? {} : { swapGraceMs: options.swapGraceMs }),
+  });
   let handle: TcpServerHandle;
   try {
     handle = serveTcp(server, {
@@ -185,6 +195,8 @@ export async function runMemserver(options: {
   console.log(JSON.stringify(ready));
   const printStats = () => console.log(JSON.stringify({ event: "stats", ...server.stats() }));
   const timer = options.jsonStats ? setInterval(printStats, options.statsIntervalMs) : undefined;
+  // Detached swap regions past their grace period are freed once a second.
+  const sweeper = setInterval(() => server.sweepSwap(), 1000);
   const stop = () => void handle.close();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
@@ -193,8 +205,10 @@ export async function runMemserver(options: {
   } finally {
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
+    clearInterval(sweeper);
     if (timer !== undefined) clearInterval(timer);
     if (options.jsonStats) printStats();
+    server.close();
   }
   console.log(JSON.stringify({ event: "stopped" }));
 }

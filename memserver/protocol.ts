@@ -17,8 +17,10 @@ export const MAX_TOKEN_BYTES = 512;
 export const HELLO_MAGIC = 0x534d5053;
 /** Protocol versions this implementation speaks. */
 export const PROTOCOL_VERSION_MIN = 1;
-/** Protocol versions this implementation speaks. */
-export const PROTOCOL_VERSION_MAX = 1;
+/** Protocol versions this implementation speaks (2 adds SWAP_OPEN and DISCARD). */
+export const PROTOCOL_VERSION_MAX = 2;
+/** The first version with sparse swap regions (SWAP_OPEN, DISCARD). */
+export const SWAP_PROTOCOL_VERSION = 2;
 /** Flag bit set in every response header. */
 export const FLAG_RESPONSE = 0x01;
 
@@ -33,6 +35,8 @@ export const Op = {
   WRITEV: 7,
   STATS: 8,
   PING: 9,
+  SWAP_OPEN: 10,
+  DISCARD: 11,
 } as const;
 /** One operation code. */
 export type OpCode = (typeof Op)[keyof typeof Op];
@@ -266,4 +270,74 @@ export function parseBatchHeader(body: Uint8Array, withData: boolean): Parsed<Ba
 /** Encodes an error reply body (a short UTF-8 message). */
 export function encodeErrorMessage(message: string): Uint8Array {
   return new TextEncoder().encode(message.slice(0, 200));
+}
+
+/** Shortest and longest key naming a swap region in SWAP_OPEN. */
+export const SWAP_KEY_MIN_BYTES = 16;
+/** Longest key naming a swap region. */
+export const SWAP_KEY_MAX_BYTES = 64;
+
+/** Parses a SWAP_OPEN request body (the key that names the region); the key is a view. */
+export function parseSwapOpenRequest(body: Uint8Array): Parsed<Uint8Array> {
+  if (body.length < SWAP_KEY_MIN_BYTES || body.length > SWAP_KEY_MAX_BYTES) {
+    return fail(
+      Status.BAD_FRAME,
+      `SWAP_OPEN key of ${body.length} bytes; expected ${SWAP_KEY_MIN_BYTES}..${SWAP_KEY_MAX_BYTES}`,
+    );
+  }
+  return { ok: true, value: body };
+}
+
+/** The body of a SWAP_OPEN response. */
+export interface SwapOpenResponse {
+  /** Bytes of data the region holds (0 for a new region). */
+  storedBytes: number;
+  /** True when an existing region was attached, false when a new one was created. */
+  reattached: boolean;
+}
+
+/** Bytes of a SWAP_OPEN response body. */
+export const SWAP_OPEN_RESPONSE_BYTES = 16;
+
+/** Encodes a SWAP_OPEN response body: u64 storedBytes, u32 flags (bit 0: reattached), u32 0. */
+export function encodeSwapOpenResponse(response: SwapOpenResponse): Uint8Array {
+  const body = new Uint8Array(SWAP_OPEN_RESPONSE_BYTES);
+  const view = new DataView(body.buffer);
+  view.setUint32(0, response.storedBytes % 0x1_0000_0000, true);
+  view.setUint32(4, Math.floor(response.storedBytes / 0x1_0000_0000), true);
+  view.setUint32(8, response.reattached ? 1 : 0, true);
+  return body;
+}
+
+/** Parses a SWAP_OPEN response body. */
+export function parseSwapOpenResponse(body: Uint8Array): Parsed<SwapOpenResponse> {
+  if (body.length !== SWAP_OPEN_RESPONSE_BYTES) {
+    return fail(Status.BAD_FRAME, `SWAP_OPEN response of ${body.length} bytes`);
+  }
+  const view = new DataView(body.buffer, body.byteOffset, body.length);
+  return {
+    ok: true,
+    value: {
+      storedBytes: view.getUint32(4, true) * 0x1_0000_0000 + view.getUint32(0, true),
+      reattached: (view.getUint32(8, true) & 1) !== 0,
+    },
+  };
+}
+
+/** Encodes a DISCARD request body (u64 length in bytes). */
+export function encodeDiscardRequest(lengthBytes: number): Uint8Array {
+  const body = new Uint8Array(8);
+  const view = new DataView(body.buffer);
+  view.setUint32(0, lengthBytes % 0x1_0000_0000, true);
+  view.setUint32(4, Math.floor(lengthBytes / 0x1_0000_0000), true);
+  return body;
+}
+
+/** Parses a DISCARD request body. */
+export function parseDiscardRequest(body: Uint8Array): Parsed<number> {
+  if (body.length !== 8) return fail(Status.BAD_FRAME, "DISCARD body must be 8 bytes");
+  const view = new DataView(body.buffer, body.byteOffset, body.length);
+  const high = view.getUint32(4, true);
+  if (high >= 0x20_0000) return fail(Status.OUT_OF_BOUNDS, "DISCARD length too large");
+  return { ok: true, value: high * 0x1_0000_0000 + view.getUint32(0, true) };
 }

@@ -1,18 +1,25 @@
 import assert from "node:assert/strict";
 import {
   batchMetaBytes,
+  encodeDiscardRequest,
   encodeFrame,
   encodeHelloRequest,
   encodeHelloResponse,
+  encodeSwapOpenResponse,
   HEADER_BYTES,
   MAX_BATCH_PAGES,
   Op,
   parseBatchHeader,
+  parseDiscardRequest,
   parseHelloRequest,
   parseHelloResponse,
   parseReadRequest,
+  parseSwapOpenRequest,
+  parseSwapOpenResponse,
   readHeader,
   Status,
+  SWAP_KEY_MAX_BYTES,
+  SWAP_KEY_MIN_BYTES,
   writeBatchHeader,
 } from "./protocol.ts";
 
@@ -90,5 +97,34 @@ Deno.test("protocol parsers never throw on random bodies", () => {
     parseHelloResponse(body);
     parseReadRequest(body);
     parseBatchHeader(body, i % 3 === 0);
+    parseSwapOpenRequest(body);
+    parseSwapOpenResponse(body);
+    parseDiscardRequest(body);
+  }
+});
+
+Deno.test("protocol SWAP_OPEN response and DISCARD request round-trip 52-bit values", () => {
+  for (
+    const response of [{ storedBytes: 0, reattached: false }, {
+      storedBytes: 2 ** 52 + 4096,
+      reattached: true,
+    }]
+  ) {
+    const parsed = parseSwapOpenResponse(encodeSwapOpenResponse(response));
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.value, response);
+  }
+  const discard = parseDiscardRequest(encodeDiscardRequest(2 ** 45 + 8192));
+  assert.ok(discard.ok);
+  assert.equal(discard.value, 2 ** 45 + 8192);
+});
+
+Deno.test("protocol SWAP_OPEN parser accepts keys of 16..64 bytes only", () => {
+  assert.ok(parseSwapOpenRequest(new Uint8Array(SWAP_KEY_MIN_BYTES)).ok);
+  assert.ok(parseSwapOpenRequest(new Uint8Array(SWAP_KEY_MAX_BYTES)).ok);
+  for (const bytes of [0, SWAP_KEY_MIN_BYTES - 1, SWAP_KEY_MAX_BYTES + 1]) {
+    const parsed = parseSwapOpenRequest(new Uint8Array(bytes));
+    assert.equal(parsed.ok, false);
+    assert.equal(parsed.ok ? 0 : parsed.status, Status.BAD_FRAME);
   }
 });

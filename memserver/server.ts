@@ -5,23 +5,29 @@
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { encodeHex } from "../common/hex.ts";
 import {
   batchMetaBytes,
   encodeErrorMessage,
   encodeHelloResponse,
+  encodeSwapOpenResponse,
   FLAG_RESPONSE,
   type FrameHeader,
   MAX_BODY_BYTES,
   Op,
   parseBatchHeader,
+  parseDiscardRequest,
   parseHelloRequest,
   parseReadRequest,
+  parseSwapOpenRequest,
   PROTOCOL_VERSION_MAX,
   PROTOCOL_VERSION_MIN,
   Status,
   type StatusCode,
+  SWAP_PROTOCOL_VERSION,
 } from "./protocol.ts";
 import { type MemoryPool, PoolExhaustedError, type PoolStats } from "./pool.ts";
+import { SWAP_PAGE_BYTES, SwapPageStore, SwapRangeError, SwapRegion } from "./swap_store.ts";
 
 /** Statistics of one client connection. */
 export interface ClientStats {
@@ -41,11 +47,39 @@ export interface ClientStats {
   errors: number;
   regions: number;
   allocatedBytes: number;
+  /** Swap regions this client is attached to, and the bytes of data they hold. */
+  swapRegions: number;
+  swapStoredBytes: number;
+}
+
+/** One sparse swap region as STATS reports it. */
+export interface SwapRegionStats {
+  regionId: number;
+  sizeBytes: number;
+  /** Bytes of data stored (written and not discarded): what the region costs the pool. */
+  storedBytes: number;
+  /** Client ids of the connections attached to it (empty while detached). */
+  clients: number[];
+  createdAtMs: number;
+  /** When the last connection went away (null while attached); freed `swapGraceMs` later. */
+  detachedAtMs: number | null;
+}
+
+/** Swap regions of the whole server. */
+export interface SwapStats {
+  regions: SwapRegionStats[];
+  /** Data bytes over all swap regions. */
+  storedBytes: number;
+  /** Pool bytes held in swap slabs (stored bytes plus free slots of partly used slabs). */
+  slabBytes: number;
+  /** How long a detached swap region is kept for its client to reconnect. */
+  graceMs: number;
 }
 
 /** Statistics of the whole server. */
 export interface ServerStats {
   pool: PoolStats;
+  swap: SwapStats;
   clients: ClientStats[];
   /** Totals of clients that have disconnected. */
   closedClients: number;
@@ -73,6 +107,31 @@ export interface MemoryServerOptions {
   token?: Uint8Array;
   /** Clock for connection timestamps (defaults to Date.now). */
   nowMs?: () => number;
+  /** How long a swap region without connections is kept (default 60 s). */
+  swapGraceMs?: number;
+}
+
+/** Default time a detached swap region waits for its client to reconnect. */
+export const DEFAULT_SWAP_GRACE_MS = 60_000;
+/** Swap region ids start here, apart from pool region ids. */
+const SWAP_REGION_ID_BASE = 0x4000_0000;
+
+/** A swap region and the connections attached to it. */
+interface SwapEntry {
+  readonly region: SwapRegion;
+  readonly keyDigest: string;
+  readonly sessions: Set<Session>;
+  readonly createdAtMs: number;
+  detachedAtMs: number | null;
+}
+
+/** A SWAP_OPEN the server refuses, with the status to answer. */
+class SwapOpenRefused extends Error {
+  readonly status: StatusCode;
+  constructor(status: StatusCode, message: string) {
+    super(message);
+    this.status = status;
+  }
 }
 
 function digest(bytes: Uint8Array): Uint8Array {
@@ -87,9 +146,14 @@ export function tokensEqual(expectedDigest: Uint8Array, presented: Uint8Array): 
 /** The memory server: a pool and its client sessions. */
 export class MemoryServer {
   readonly pool: MemoryPool;
+  readonly swapStore: SwapPageStore;
+  readonly swapGraceMs: number;
   readonly #tokenDigest: Uint8Array | undefined;
   readonly #sessions = new Set<Session>();
   readonly #nowMs: () => number;
+  readonly #swap = new Map<number, SwapEntry>();
+  readonly #swapByKey = new Map<string, SwapEntry>();
+  #nextSwapId = SWAP_REGION_ID_BASE;
   #nextClientId = 1;
   #closedClients = 0;
   #closedBytesIn = 0;
@@ -100,6 +164,8 @@ export class MemoryServer {
     this.pool = pool;
     this.#tokenDigest = options.token === undefined ? undefined : digest(options.token);
     this.#nowMs = options.nowMs ?? Date.now;
+    this.swapStore = new SwapPageStore(pool);
+    this.swapGraceMs = options.swapGraceMs ?? DEFAULT_SWAP_GRACE_MS;
   }
 
   /** True when clients must present a token. */
@@ -123,19 +189,116 @@ export class MemoryServer {
     return session;
   }
 
-  /** Closes a session and frees its regions at once. */
+  /** Frees every swap region (the server is shutting down; its pool closes next). */
+  close(): void {
+    for (const entry of this.#swap.values()) entry.region.clear();
+    this.#swap.clear();
+  }
+
+  /** Closes a session and frees its regions at once; its swap regions wait for a reconnect. */
   closeSession(session: Session): void {
     if (!this.#sessions.delete(session)) return;
     for (const id of session.regionIds) this.pool.free(id);
+    for (const entry of this.#swap.values()) {
+      if (entry.sessions.delete(session) && entry.sessions.size === 0) {
+        entry.detachedAtMs = this.#nowMs();
+      }
+    }
     this.#closedClients++;
     this.#closedBytesIn += session.stats.bytesIn;
     this.#closedBytesOut += session.stats.bytesOut;
   }
 
+  /**
+   * Creates the swap region named by `key`, or attaches `session` to the existing one (another
+   * connection presenting the key takes part in it; the key is the capability).
+   */
+  openSwap(
+    session: Session,
+    key: Uint8Array,
+    sizeBytes: number,
+  ): { region: SwapRegion; reattached: boolean } {
+    this.sweepSwap();
+    const keyDigest = encodeHex(digest(key));
+    const existing = this.#swapByKey.get(keyDigest);
+    if (existing !== undefined) {
+      if (existing.region.sizeBytes !== sizeBytes) {
+        throw new SwapOpenRefused(
+          Status.BAD_FRAME,
+          `swap region exists with ${existing.region.sizeBytes} bytes, not ${sizeBytes}`,
+        );
+      }
+      existing.sessions.add(session);
+      existing.detachedAtMs = null;
+      return { region: existing.region, reattached: true };
+    }
+    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % SWAP_PAGE_BYTES !== 0) {
+      throw new SwapOpenRefused(
+        Status.BAD_FRAME,
+        `swap region size ${sizeBytes} must be a positive multiple of ${SWAP_PAGE_BYTES}`,
+      );
+    }
+    const region = new SwapRegion(this.swapStore, { id: this.#nextSwapId++, sizeBytes });
+    const entry: SwapEntry = {
+      region,
+      keyDigest,
+      sessions: new Set([session]),
+      createdAtMs: this.#nowMs(),
+      detachedAtMs: null,
+    };
+    this.#swap.set(region.id, entry);
+    this.#swapByKey.set(keyDigest, entry);
+    return { region, reattached: false };
+  }
+
+  /** The swap region `id` if `session` is attached to it. */
+  swapRegion(session: Session, id: number): SwapRegion | undefined {
+    const entry = this.#swap.get(id);
+    return entry !== undefined && entry.sessions.has(session) ? entry.region : undefined;
+  }
+
+  /** Swap regions `session` is attached to. */
+  swapRegionsOf(session: Session): SwapRegion[] {
+    return [...this.#swap.values()].filter((e) => e.sessions.has(session)).map((e) => e.region);
+  }
+
+  /** Frees a swap region and all its pages (FREE by an attached client). */
+  freeSwap(id: number): void {
+    const entry = this.#swap.get(id);
+    if (entry === undefined) return;
+    entry.region.clear();
+    this.#swap.delete(id);
+    this.#swapByKey.delete(entry.keyDigest);
+  }
+
+  /** Frees swap regions detached for longer than the grace period; returns their ids. */
+  sweepSwap(): number[] {
+    const now = this.#nowMs();
+    const expired = [...this.#swap.values()].filter((e) =>
+      e.detachedAtMs !== null && now - e.detachedAtMs >= this.swapGraceMs
+    );
+    for (const entry of expired) this.freeSwap(entry.region.id);
+    return expired.map((e) => e.region.id);
+  }
+
   /** A snapshot of the server's statistics. */
   stats(): ServerStats {
+    const regions = [...this.#swap.values()].map((e): SwapRegionStats => ({
+      regionId: e.region.id,
+      sizeBytes: e.region.sizeBytes,
+      storedBytes: e.region.storedBytes,
+      clients: [...e.sessions].map((s) => s.stats.clientId),
+      createdAtMs: e.createdAtMs,
+      detachedAtMs: e.detachedAtMs,
+    }));
     return {
       pool: this.pool.stats(),
+      swap: {
+        regions,
+        storedBytes: regions.reduce((sum, r) => sum + r.storedBytes, 0),
+        slabBytes: this.swapStore.slabBytes,
+        graceMs: this.swapGraceMs,
+      },
       clients: [...this.#sessions].map((s) => s.snapshot()),
       closedClients: this.#closedClients,
       closedBytesIn: this.#closedBytesIn,
@@ -173,6 +336,8 @@ export class Session {
   readonly #server: MemoryServer;
   readonly #regions = new Set<number>();
   readonly stats: ClientStats;
+  /** Protocol version agreed at HELLO (0 before). */
+  version = 0;
 
   /** Use MemoryServer.openSession. */
   constructor(server: MemoryServer, init: { clientId: number; remote: string; nowMs: number }) {
@@ -192,6 +357,8 @@ export class Session {
       errors: 0,
       regions: 0,
       allocatedBytes: 0,
+      swapRegions: 0,
+      swapStoredBytes: 0,
     };
   }
 
@@ -202,7 +369,12 @@ export class Session {
 
   /** A copy of the statistics. */
   snapshot(): ClientStats {
-    return { ...this.stats };
+    const swap = this.#server.swapRegionsOf(this);
+    return {
+      ...this.stats,
+      swapRegions: swap.length,
+      swapStoredBytes: swap.reduce((sum, region) => sum + region.storedBytes, 0),
+    };
   }
 
   /** Called by the transport for a header whose body would exceed the limit (then closes). */
@@ -233,9 +405,20 @@ export class Session {
       if (header.op !== Op.HELLO) return error(Status.NOT_AUTHENTICATED, "send HELLO first", true);
       return this.#hello(body);
     }
+    if (header.op === Op.SWAP_OPEN || header.op === Op.DISCARD) {
+      if (this.version < SWAP_PROTOCOL_VERSION) {
+        return error(Status.UNKNOWN_OP, `operation ${header.op} needs protocol version 2`);
+      }
+    }
+    const swap = this.#server.swapRegion(this, header.regionId);
+    if (swap !== undefined) return this.#swapOp(swap, header, body);
     switch (header.op) {
       case Op.HELLO:
         return error(Status.BAD_FRAME, "already authenticated");
+      case Op.SWAP_OPEN:
+        return this.#swapOpen(header, body);
+      case Op.DISCARD:
+        return this.#discard(header, body);
       case Op.ALLOC:
         return this.#alloc(header.offset);
       case Op.FREE:
@@ -273,6 +456,7 @@ export class Session {
     }
     if (!this.#server.checkToken(token)) return error(Status.AUTH_FAILED, "bad token", true);
     this.stats.authenticated = true;
+    this.version = version;
     return reply(Status.OK, {
       body: [encodeHelloResponse({
         version,
@@ -309,6 +493,96 @@ export class Session {
     this.stats.regions = this.#regions.size;
     this.stats.allocatedBytes -= region.sizeBytes;
     return reply(Status.OK, { regionId });
+  }
+
+  #swapOpen(header: FrameHeader, body: Uint8Array): Reply {
+    const parsed = parseSwapOpenRequest(body);
+    if (!parsed.ok) return error(parsed.status, parsed.message);
+    try {
+      const { region, reattached } = this.#server.openSwap(this, parsed.value, header.offset);
+      return reply(Status.OK, {
+        regionId: region.id,
+        offset: region.sizeBytes,
+        body: [encodeSwapOpenResponse({ storedBytes: region.storedBytes, reattached })],
+      });
+    } catch (cause) {
+      if (cause instanceof SwapOpenRefused) return error(cause.status, cause.message);
+      throw cause;
+    }
+  }
+
+  /** DISCARD on an ordinary region: the range reads as zeros afterwards. */
+  #discard(header: FrameHeader, body: Uint8Array): Reply {
+    const parsed = parseDiscardRequest(body);
+    if (!parsed.ok) return error(parsed.status, parsed.message);
+    const region = this.#owned(header.regionId);
+    if (region === undefined) return error(Status.NO_SUCH_REGION, `no region ${header.regionId}`);
+    if (!(header.offset + parsed.value <= region.sizeBytes)) {
+      return error(Status.OUT_OF_BOUNDS, `discard of ${parsed.value} at ${header.offset}`);
+    }
+    region.bytes.fill(0, header.offset, header.offset + parsed.value);
+    return reply(Status.OK, { regionId: region.id, offset: header.offset });
+  }
+
+  /** Operations on a sparse swap region (whole 4 KiB pages only). */
+  #swapOp(region: SwapRegion, header: FrameHeader, body: Uint8Array): Reply {
+    try {
+      switch (header.op) {
+        case Op.READ: {
+          const parsed = parseReadRequest(body);
+          if (!parsed.ok) return error(parsed.status, parsed.message);
+          const parts = region.read(header.offset, parsed.value);
+          this.stats.readOps++;
+          this.stats.readBytes += parsed.value;
+          return reply(Status.OK, { regionId: region.id, offset: header.offset, body: parts });
+        }
+        case Op.WRITE:
+          region.write(header.offset, body);
+          this.stats.writeOps++;
+          this.stats.writeBytes += body.length;
+          return reply(Status.OK, { regionId: region.id, offset: header.offset });
+        case Op.READV:
+        case Op.WRITEV:
+          return this.#swapBatch(region, header, body);
+        case Op.DISCARD: {
+          const parsed = parseDiscardRequest(body);
+          if (!parsed.ok) return error(parsed.status, parsed.message);
+          region.discard(header.offset, parsed.value);
+          return reply(Status.OK, { regionId: region.id, offset: header.offset });
+        }
+        case Op.FREE:
+          this.#server.freeSwap(region.id);
+          return reply(Status.OK, { regionId: region.id });
+        default:
+          return error(Status.BAD_FRAME, `operation ${header.op} does not apply to a swap region`);
+      }
+    } catch (cause) {
+      if (cause instanceof SwapRangeError) return error(Status.OUT_OF_BOUNDS, cause.message);
+      if (cause instanceof PoolExhaustedError) return error(Status.NO_SPACE, cause.message);
+      throw cause;
+    }
+  }
+
+  #swapBatch(region: SwapRegion, header: FrameHeader, body: Uint8Array): Reply {
+    const withData = header.op === Op.WRITEV;
+    const parsed = parseBatchHeader(body, withData);
+    if (!parsed.ok) return error(parsed.status, parsed.message);
+    const { pageBytes, offsets } = parsed.value;
+    for (const offset of offsets) region.check("batch page", offset, pageBytes);
+    if (!withData) {
+      const parts = offsets.flatMap((offset) => region.read(offset, pageBytes));
+      this.stats.readOps += offsets.length;
+      this.stats.readBytes += pageBytes * offsets.length;
+      return reply(Status.OK, { regionId: region.id, body: parts });
+    }
+    let at = batchMetaBytes(offsets.length);
+    for (const offset of offsets) {
+      region.write(offset, body.subarray(at, at + pageBytes));
+      at += pageBytes;
+    }
+    this.stats.writeOps += offsets.length;
+    this.stats.writeBytes += pageBytes * offsets.length;
+    return reply(Status.OK, { regionId: region.id });
   }
 
   #owned(regionId: number) {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { connectTcp } from "../memserver/client/tcp_transport.ts";
 import {
   batchMetaBytes,
+  encodeDiscardRequest,
   encodeFrame,
   encodeHelloRequest,
   encodeReadRequest,
@@ -14,6 +15,9 @@ import {
   writeBatchHeader,
 } from "../memserver/protocol.ts";
 import { makeTokenFile, residentBytes, startMemserver } from "./memserver_fixture.ts";
+
+/** The id the server gives the first swap region. */
+const SWAP_REGION = 0x4000_0000;
 
 function random(seed: number): () => number {
   let state = seed >>> 0;
@@ -42,6 +46,15 @@ function validFrames(token: Uint8Array): Uint8Array[] {
     frame(Op.STATS, 0, 0),
     frame(Op.PING, 0, 0, new Uint8Array(16)),
     frame(Op.FREE, 1, 0),
+    // Version 2: a sparse swap region (ids start at 0x4000_0000) and discards.
+    frame(Op.SWAP_OPEN, 0, 1 << 20, new Uint8Array(32).fill(7)),
+    frame(Op.WRITE, SWAP_REGION, 8192, new Uint8Array(8192)),
+    frame(Op.READ, SWAP_REGION, 4096, encodeReadRequest(8192)),
+    frame(Op.WRITEV, SWAP_REGION, 0, withData),
+    frame(Op.READV, SWAP_REGION, 0, meta),
+    frame(Op.DISCARD, SWAP_REGION, 0, encodeDiscardRequest(8192)),
+    frame(Op.DISCARD, 1, 0, encodeDiscardRequest(4096)),
+    frame(Op.FREE, SWAP_REGION, 0),
   ];
 }
 
@@ -145,9 +158,12 @@ Deno.test("memserver survives random and mutated frames with bounded memory", as
       const stats = await client.serverStats() as {
         clients: unknown[];
         pool: { allocatedBytes: number };
+        swap: { slabBytes: number; regions: { clients: number[] }[] };
       };
       assert.equal(stats.clients.length, 1, "every fuzzing connection was closed and freed");
-      assert.equal(stats.pool.allocatedBytes, 1 << 20);
+      // Swap regions outlive their connections for the grace period, detached.
+      assert.ok(stats.swap.regions.every((r) => r.clients.length === 0));
+      assert.equal(stats.pool.allocatedBytes - stats.swap.slabBytes, 1 << 20);
     } finally {
       await client.close();
     }

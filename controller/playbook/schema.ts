@@ -13,7 +13,7 @@ import {
   LOADGEN_PROTOCOLS,
   parseServerAddress,
 } from "../../loadgen/options.ts";
-import { POLICIES, TRANSPORTS } from "./types.ts";
+import { DEFAULT_REMOTE_SWAP_PRIORITY, POLICIES, TRANSPORTS } from "./types.ts";
 
 /** A strict object whose unknown-key error lists the accepted field names. */
 function strict<T extends z.ZodRawShape>(shape: T) {
@@ -121,12 +121,19 @@ const memoryHostSchema = strict({
   memserver: memserverSchema,
 });
 
+const remoteSwapSchema = strict({
+  size: sizeSchema.pipe(z.number().min(1 << 20, { error: "must be at least 1MiB" })),
+  priority: z.number().int().min(-1).max(32767, { error: "must be an integer in -1..32767" })
+    .default(DEFAULT_REMOTE_SWAP_PRIORITY),
+});
+
 const computeHostSchema = strict({
   role: z.literal("compute"),
   ssh: sshSchema.optional(),
   memoryNode: nonEmpty,
   cache: sizeSchema,
   bandwidth: rateSchema,
+  remoteSwap: remoteSwapSchema.optional(),
 });
 
 /** A host entry, discriminated on `role`. */

@@ -80,7 +80,23 @@ export interface ComputeHost extends HostBase {
   cacheBytes: number;
   /** Remote-memory bandwidth shared among this node's apps, in bytes/s. */
   bandwidthBytesPerSec: number;
+  /**
+   * The node's remote swap device (its pages live on `memoryNode`), started before the apps;
+   * null: none. Command apps without `cgroup.swapDevice` swap to it.
+   */
+  remoteSwap: RemoteSwapSettings | null;
 }
+
+/** A compute node's remote swap device. */
+export interface RemoteSwapSettings {
+  /** Device size in bytes (only pages written cost the memory node anything). */
+  sizeBytes: number;
+  /** swapon priority, -1..32767 (default 32000, above ordinary disk swap). */
+  priority: number;
+}
+
+/** Default swapon priority of a playbook's remote swap device. */
+export const DEFAULT_REMOTE_SWAP_PRIORITY = 32000;
 
 /** Any host, discriminated on `role`. */
 export type Host = MemoryHost | ComputeHost;

@@ -67,6 +67,15 @@ export function crossCheck(playbook: Playbook): PlaybookIssue[] {
           list(memoryNames)
         })`,
       );
+    } else if (
+      host.remoteSwap !== null && host.remoteSwap.sizeBytes > memory.memserver.capacityBytes
+    ) {
+      // Swap-out beyond the memory node's capacity would fail (the pages stay local): say so now.
+      add(
+        `hosts.${name}.remoteSwap.size`,
+        `${formatBytes(host.remoteSwap.sizeBytes)} exceeds the capacity of memory host ` +
+          `"${host.memoryNode}" (${formatBytes(memory.memserver.capacityBytes)})`,
+      );
     }
   }
   checkMemserverPorts(playbook, add);
@@ -264,6 +273,9 @@ function resolve(parsed: ParsedPlaybook): Playbook {
         memoryNode: h.memoryNode,
         cacheBytes: h.cache,
         bandwidthBytesPerSec: h.bandwidth,
+        remoteSwap: h.remoteSwap === undefined
+          ? null
+          : { sizeBytes: h.remoteSwap.size, priority: h.remoteSwap.priority },
       };
   }
   const apps = parsed.apps.map((a, index): App => {

@@ -440,3 +440,46 @@ Deno.test("validatePlaybook refuses a throughput read from a driver the app does
   const s = withDriver({ throughput: { kind: "log", pattern: "^ops (\\d+)", from: "driver" } });
   assert.match(issueAt(s, "apps[0].command.throughput.from"), /reads the driver's output/);
 });
+
+Deno.test("validatePlaybook resolves a compute host's remoteSwap (size in bytes, default priority)", () => {
+  const s = spec();
+  const cn1 = s.hosts.cn1;
+  if (cn1?.role === "compute") cn1.remoteSwap = { size: "2GiB" };
+  const host = validatePlaybook(s).hosts.cn1;
+  assert.ok(host?.role === "compute");
+  assert.deepEqual(host.remoteSwap, { sizeBytes: 2 * 2 ** 30, priority: 32000 });
+  const without = validatePlaybook(spec()).hosts.cn1;
+  assert.ok(without?.role === "compute");
+  assert.equal(without.remoteSwap, null);
+});
+
+Deno.test("validatePlaybook names the field path of a bad remoteSwap", () => {
+  const s = spec();
+  const cn1 = s.hosts.cn1;
+  if (cn1?.role === "compute") {
+    cn1.remoteSwap = {
+      size: "64KiB",
+      priority: 40000,
+      mode: "fast",
+    } as unknown as typeof cn1.remoteSwap;
+  }
+  assert.match(
+    issueAt(s, "hosts.cn1.remoteSwap"),
+    /unknown field "mode" \(accepted: size, priority\)/,
+  );
+  const t = spec();
+  const host = t.hosts.cn1;
+  if (host?.role === "compute") host.remoteSwap = { size: "64KiB", priority: 40000 };
+  assert.match(issueAt(t, "hosts.cn1.remoteSwap.size"), /at least 1MiB/);
+  assert.match(issueAt(t, "hosts.cn1.remoteSwap.priority"), /-1\.\.32767/);
+});
+
+Deno.test("validatePlaybook refuses a remoteSwap larger than its memory node's capacity", () => {
+  const s = spec();
+  const cn1 = s.hosts.cn1;
+  if (cn1?.role === "compute") cn1.remoteSwap = { size: "8GiB" };
+  assert.match(
+    issueAt(s, "hosts.cn1.remoteSwap.size"),
+    /8\.0 ?GiB exceeds the capacity of memory host "mem1" \(4\.0 ?GiB\)/,
+  );
+});

@@ -1,9 +1,5 @@
 /**
- * Hex encoding of bytes.
+ * Hex encoding of bytes (moved to common/hex.ts; re-exported for the controller).
  * @module
  */
-
-/** Lower-case hex of `bytes`. */
-export function encodeHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+export { encodeHex } from "../../common/hex.ts";

@@ -22,6 +22,7 @@ import type {
   DriverSettings,
   MemoryHost,
   Playbook,
+  RemoteSwapSettings,
   Workload,
 } from "../playbook/types.ts";
 import { type Artifacts, KEEP_BUNDLES, KEEP_RUNTIMES } from "./deploy_cache.ts";
@@ -56,6 +57,8 @@ export interface AppPlan {
 export interface ComputePlan {
   host: string;
   memoryNode: string;
+  /** Its remote swap device, started before the apps (null: none). */
+  remoteSwap: RemoteSwapSettings | null;
   /** What the node's apps share. */
   capacity: ResourceBytes;
   /**
@@ -232,6 +235,7 @@ export function planRun(playbook: Playbook, runId: string): RunPlan {
     return {
       host: host.name,
       memoryNode: host.memoryNode,
+      remoteSwap: host.remoteSwap,
       capacity: { cacheBytes: host.cacheBytes, bandwidthBytesPerSec: host.bandwidthBytesPerSec },
       market,
       apps: apps.map((app, i) => {
@@ -313,6 +317,13 @@ export function describePlan(
       lines.push(
         `  start: spirit agent --state-dir ${plan.hostDir}/agent-${host.name} (JSON lines over the connection's stdio)`,
       );
+      if (compute.remoteSwap !== null) {
+        lines.push(
+          `  remote swap: ${formatBytes(compute.remoteSwap.sizeBytes)} on ${compute.memoryNode}, ` +
+            `priority ${compute.remoteSwap.priority} (FUSE + loop device; before the apps, ` +
+            "removed after them)",
+        );
+      }
       for (const app of compute.apps) {
         const { launch } = app;
         const start = `${formatBytes(launch.allocation.cacheBytes)} cache, ${

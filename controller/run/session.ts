@@ -17,8 +17,11 @@ import { agentEventBody, describeExit, type Emit, isCrash, type RunEventBody } f
 import { prepareHostDir, removeHostDir, tokenFileOf } from "./host_dir.ts";
 import { newSecret } from "./ids.ts";
 import { MemserverSlot } from "./memserver_slot.ts";
-import { type AppPlan, type RunPlan, withAllocation, withPort } from "./plan.ts";
+import { type AppPlan, type ComputePlan, type RunPlan, withAllocation, withPort } from "./plan.ts";
 import type { SpiritRuntime } from "./runtime.ts";
+
+/** Building the swap engine and bringing the device up can take a while on a cold host. */
+const REMOTE_SWAP_START_TIMEOUT_MS = 180_000;
 
 /** Relaunches of one app (after crashes or failed relaunches) before the run leaves it down. */
 export const MAX_APP_RELAUNCHES = 3;
@@ -175,6 +178,7 @@ export class RunSession {
         host: compute.host,
         message: `agent attached (daemon pid ${client.attached.daemonPid})`,
       });
+      if (compute.remoteSwap !== null) await this.#startRemoteSwap(compute, client);
       for (const app of compute.apps) {
         await client.launch(this.#launchSpec(app));
         await this.#context.emit({
@@ -185,6 +189,31 @@ export class RunSession {
         });
       }
     }));
+  }
+
+  /**
+   * The node's remote swap device (remote_swap/), on its memory node, up before the apps so that
+   * command apps swap to it. The agent removes it after the apps at teardown (and `spirit down`
+   * through the agent), so teardown needs no call of its own.
+   */
+  async #startRemoteSwap(compute: ComputePlan, client: AgentClient): Promise<void> {
+    if (compute.remoteSwap === null) return;
+    const memserver = this.#memserverFor(compute.host);
+    if (memserver === undefined) throw new Error(`No memory server for ${compute.host}`);
+    const swap = await client.request({
+      op: "remote-swap-up",
+      memserver: memserver.address,
+      tokenFile: tokenFileOf(this.#plan.hostDir),
+      sizeBytes: compute.remoteSwap.sizeBytes,
+      priority: compute.remoteSwap.priority,
+      transport: memserver.server?.transport === "rdma" ? "rdma" : "tcp",
+    }, { timeoutMs: REMOTE_SWAP_START_TIMEOUT_MS });
+    await this.#context.emit({
+      kind: "start",
+      host: compute.host,
+      message: `remote swap ${swap.device} on ${memserver.address} (${swap.transport}, ` +
+        `${swap.engine} engine)`,
+    });
   }
 
   /**

@@ -82,6 +82,10 @@ export class TcpTransport implements RemoteTransport {
   readonly #reader: Promise<void>;
   /** Client id the server assigned at HELLO. */
   clientId = 0;
+  /** Protocol version agreed at HELLO (2 and up offer sparse swap regions). */
+  version = 0;
+  /** The server's pool capacity, as reported at HELLO. */
+  serverCapacityBytes = 0;
 
   /** Wraps a connected socket; call hello() before anything else. */
   constructor(conn: Deno.TcpConn) {
@@ -100,6 +104,8 @@ export class TcpTransport implements RemoteTransport {
     const parsed = parseHelloResponse(reply.body);
     if (!parsed.ok) throw new TransportClosedError(`Bad HELLO reply: ${parsed.message}`);
     this.clientId = parsed.value.clientId;
+    this.version = parsed.value.version;
+    this.serverCapacityBytes = parsed.value.capacityBytes;
   }
 
   /** @inheritdoc */
