@@ -4,24 +4,27 @@
  */
 import assert from "node:assert/strict";
 import { validatePlaybook } from "../controller/playbook/validate.ts";
-import type { ComputeHost, Playbook } from "../controller/playbook/types.ts";
+import type { Playbook } from "../controller/playbook/types.ts";
 import { checkPlaybook, formatCheck } from "../controller/run/check.ts";
 import { pathExists, ROOT, systemTest } from "./prereq.ts";
 
-/** A local playbook whose compute host asks for a remote swap device (field read defensively). */
+/** A local playbook whose compute host asks for a remote swap device. */
 function remoteSwapPlaybook(): Playbook {
-  const playbook = validatePlaybook({
+  return validatePlaybook({
     name: "check-local",
     hosts: {
-      mem: { role: "memory", memserver: { capacity: "64MiB", transport: "tcp", port: 0 } },
-      node: { role: "compute", memoryNode: "mem", cache: "8MiB", bandwidth: "80Mbps" },
+      mem: { role: "memory", memserver: { capacity: "2GiB", transport: "tcp", port: 0 } },
+      node: {
+        role: "compute",
+        memoryNode: "mem",
+        cache: "8MiB",
+        bandwidth: "80Mbps",
+        remoteSwap: { size: "1GiB", priority: 32767 },
+      },
     },
     apps: [{ name: "kv", host: "node", workload: { kind: "kv", dataset: "16MiB" } }],
     duration: "10s",
   });
-  const node = playbook.hosts.node as ComputeHost;
-  const withSwap = { ...node, remoteSwap: { sizeBytes: 2 ** 30, priority: 32767 } };
-  return { ...playbook, hosts: { ...playbook.hosts, node: withSwap as ComputeHost } };
 }
 
 systemTest(

@@ -19,19 +19,9 @@ export interface RemoteSwapRequest {
   readonly priority?: number;
 }
 
-/**
- * The playbook's `remoteSwap` of a compute host, or undefined. Read defensively: the field is
- * added to the playbook types by the remote-swap work; any object there counts as a request.
- */
+/** The playbook's `remoteSwap` of a compute host (size and priority resolved), or undefined. */
 export function remoteSwapOf(host: Host): RemoteSwapRequest | undefined {
-  if (host.role !== "compute") return undefined;
-  const value: unknown = (host as ComputeHost & { remoteSwap?: unknown }).remoteSwap;
-  if (typeof value !== "object" || value === null) return undefined;
-  const { sizeBytes, priority } = value as { sizeBytes?: unknown; priority?: unknown };
-  return {
-    ...(typeof sizeBytes === "number" ? { sizeBytes } : {}),
-    ...(typeof priority === "number" ? { priority } : {}),
-  };
+  return host.role === "compute" ? host.remoteSwap ?? undefined : undefined;
 }
 
 /**

@@ -77,13 +77,27 @@ function withRemoteSwap(pb: Playbook, remoteSwap: unknown): Playbook {
 
 const cn1 = (pb: Playbook) => pb.hosts.cn1 as ComputeHost;
 
-Deno.test("remoteSwapOf reads the field defensively", () => {
+Deno.test("remoteSwapOf gives the playbook's resolved remoteSwap", () => {
   assert.equal(remoteSwapOf(cn1(playbook())), undefined);
-  const pb = withRemoteSwap(playbook(), { sizeBytes: 2 ** 34, priority: 5 });
-  assert.deepEqual(remoteSwapOf(cn1(pb)), { sizeBytes: 2 ** 34, priority: 5 });
-  assert.deepEqual(remoteSwapOf(cn1(withRemoteSwap(playbook(), { size: "16GiB" }))), {});
-  assert.equal(remoteSwapOf(cn1(withRemoteSwap(playbook(), null))), undefined);
-  assert.equal(remoteSwapOf(cn1(withRemoteSwap(playbook(), "16GiB"))), undefined);
+  const spec = {
+    name: "check",
+    hosts: {
+      mem: { role: "memory", memserver: { capacity: "32GiB", transport: "tcp" } },
+      cn1: {
+        role: "compute",
+        memoryNode: "mem",
+        cache: "256MiB",
+        bandwidth: "1Gbps",
+        remoteSwap: { size: "16GiB" },
+      },
+    },
+    apps: [{ name: "kv", host: "cn1", workload: { kind: "kv", dataset: "64MiB" } }],
+    duration: "1m",
+  };
+  assert.deepEqual(remoteSwapOf(cn1(validatePlaybook(spec))), {
+    sizeBytes: 2 ** 34,
+    priority: 32000,
+  });
 });
 
 Deno.test("remote swap on a prepared host finds nothing", () => {
