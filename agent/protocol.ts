@@ -202,6 +202,8 @@ export interface AppSample {
   stallMs: number | null;
   pressure: PressureReading;
   mrc: MrcReading;
+  /** The app's current phase, when it reports one (phased far-memory workloads). */
+  phase?: string;
 }
 
 /** Lifecycle of an app under the agent. */

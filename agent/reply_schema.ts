@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { phaseName } from "../common/farmem_control.ts";
 import type {
   AgentEvent,
   AgentOp,
@@ -96,6 +97,7 @@ export const appSampleSchema = z.looseObject({
   stallMs: count.nullable(),
   pressure,
   mrc,
+  phase: phaseName.exactOptional(),
 });
 
 const controllerFacts = z.looseObject({
