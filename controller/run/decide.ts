@@ -165,7 +165,9 @@ export class Decider {
     // The first epoch (start-up) teaches nothing. After a change the limits take a moment, and
     // a grown cache fills for a while: the model learns only from the samples of the epoch in
     // which its cache was settled, and never from the first half of an epoch after a change.
-    if (opsPerSec !== null && input.epoch > 0 && (phase === own || phase.length >= 2)) {
+    if (
+      opsPerSec !== null && input.epoch > 0 && (phase.length === own.length || phase.length >= 2)
+    ) {
       const changed = allocation?.changedAtEpoch === input.epoch - 1;
       const tail = settledTail(phase);
       const from = Math.max(
