@@ -259,6 +259,8 @@ export interface AppSample {
    * (controller/estimator/from_agent.ts).
    */
   remoteTrafficMeasurable?: boolean;
+  /** The app's current phase, when it reports one (phased far-memory workloads). */
+  phase?: string;
 }
 
 /** Lifecycle of an app under the agent. */

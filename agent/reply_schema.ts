@@ -7,6 +7,7 @@
  */
 import type { DeviceStatus } from "../remote_swap/protocol.ts";
 import { z } from "zod";
+import { phaseName } from "../common/farmem_control.ts";
 import type {
   AgentEvent,
   AgentOp,
@@ -97,6 +98,7 @@ export const appSampleSchema = z.looseObject({
   stallMs: count.nullable(),
   pressure,
   mrc,
+  phase: phaseName.exactOptional(),
 });
 
 const controllerFacts = z.looseObject({

@@ -37,6 +37,8 @@ export interface FarmemSample {
   residentBytes: number;
   /** Online miss-ratio curve, [[cacheBytes, missRatio], ...], cache ascending; empty until known. */
   mrc: Array<[number, number]>;
+  /** The workload's current phase (phased workloads only, e.g. "kv" or "stream"). */
+  phase?: string;
 }
 
 /** A response from the workload; `id` matches the request. */
@@ -52,6 +54,8 @@ export interface FarmemReady {
 }
 
 const count = z.number().finite().nonnegative();
+/** A phase name: short, printable (it ends up in events and reports). */
+export const phaseName = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/);
 
 /** A {@link FarmemSample} (`bandwidthBytesPerSec: null` is unlimited). */
 export const farmemSampleSchema = z.looseObject({
@@ -67,6 +71,7 @@ export const farmemSampleSchema = z.looseObject({
   bandwidthBytesPerSec: count.nullable().transform((rate) => rate ?? Number.POSITIVE_INFINITY),
   residentBytes: count,
   mrc: z.array(z.tuple([count, z.number().min(0).max(1)])),
+  phase: phaseName.exactOptional(),
 });
 
 /** A {@link FarmemResponse}. */

@@ -7,6 +7,7 @@ import { Command } from "@commander-js/extra-typings";
 import { applyUsageExitCode, hostCommands } from "../host/cli.ts";
 import { allocateCommand } from "./allocate/allocate_command.ts";
 import { benchCommand } from "./bench_command.ts";
+import { compareCommand } from "./compare/command.ts";
 import { demoCommand } from "./demo_command.ts";
 import { reportCommand } from "./results/command.ts";
 import { checkCommand, downCommand, runCommand } from "./run/command.ts";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     const command of [
       allocateCommand(),
       benchCommand(),
+      compareCommand(),
       demoCommand(),
       ...hostCommands(),
       reportCommand(),

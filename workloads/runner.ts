@@ -135,6 +135,7 @@ export class WorkloadRunner {
   /** Cumulative counters for the control channel (since the counters were last zeroed). */
   sample(): FarmemSample {
     const c = this.cache.counters();
+    const phase = this.workload.currentPhase;
     return {
       elapsedMs: Math.round(performance.now() - this.#startedMs),
       opsTotal: this.#opsTotal,
@@ -148,6 +149,7 @@ export class WorkloadRunner {
       bandwidthBytesPerSec: c.bandwidthBytesPerSec,
       residentBytes: c.residentBytes,
       mrc: this.cache.curve(),
+      ...(phase === undefined ? {} : { phase }),
     };
   }
 }

@@ -18,6 +18,8 @@ export interface Workload {
   load(cache: PageCache): Promise<void>;
   /** Runs a small batch of operations and returns how many completed. */
   step(cache: PageCache): Promise<number>;
+  /** The phase it is in, for workloads that change behaviour over time (reported in samples). */
+  readonly currentPhase?: string;
   /** Extra figures for the final report (per phase, checks done, ...). */
   report?(): Record<string, unknown>;
 }

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { type RawSample, withRates } from "./app.ts";
 import { toRawSample } from "./farmem_app.ts";
+import { appSampleSchema } from "../reply_schema.ts";
+import { idleFarmemSample } from "../../test/fixtures/farmem_sample.ts";
 
 const allocation = { cacheBytes: 64 * 2 ** 20, bandwidthBytesPerSec: 1e6 };
 
@@ -9,20 +11,11 @@ function raw(
   counters: { opsTotal: number | null; swapInBytes: number },
 ): RawSample {
   return {
-    ...toRawSample("a", {
-      elapsedMs: 0,
-      opsTotal: 0,
-      accesses: 0,
-      hits: 0,
-      misses: 0,
-      remoteReadBytes: 0,
-      remoteWriteBytes: 0,
-      stallMs: 0,
-      cacheBytes: 0,
-      bandwidthBytesPerSec: 0,
-      residentBytes: 0,
-      mrc: [],
-    }, { state: "running", allocation, launchedAtMs: 0 }),
+    ...toRawSample("a", idleFarmemSample({ cacheBytes: 0, bandwidthBytesPerSec: 0 }), {
+      state: "running",
+      allocation,
+      launchedAtMs: 0,
+    }),
     timeMs,
     ...counters,
   };
@@ -75,4 +68,15 @@ Deno.test("toRawSample converts the far-memory MRC from MiB to bytes", () => {
   });
   assert.equal(sample.majorFaults, 3);
   assert.equal(sample.swapInBytes, 12288);
+});
+
+Deno.test("toRawSample passes a phased workload's phase on, and the controller's schema takes it", () => {
+  const options = { state: "running" as const, allocation, launchedAtMs: 0 };
+  const phased = withRates(toRawSample("p", idleFarmemSample({ phase: "stream" }), options), {
+    previous: undefined,
+    seq: 1,
+  });
+  assert.equal(appSampleSchema.parse(phased).phase, "stream");
+  assert.equal("phase" in toRawSample("kv", idleFarmemSample(), options), false);
+  assert.equal(appSampleSchema.safeParse({ ...phased, phase: "a b" }).success, false);
 });

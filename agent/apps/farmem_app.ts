@@ -330,6 +330,7 @@ export function toRawSample(
         source: "farmem",
         points: sample.mrc.map(([cacheBytes, missRatio]) => [cacheBytes, missRatio]),
       },
+    ...(sample.phase === undefined ? {} : { phase: sample.phase }),
   };
 }
 

@@ -5,16 +5,16 @@
  * @module
  */
 import type { AppSample } from "../../agent/protocol.ts";
-import type { Bundle, NodeAllocation, NodeMarket } from "../auction/market.ts";
+import type { AppLimits, Bundle, NodeAllocation, NodeMarket } from "../auction/market.ts";
 import { buildModel, type PerformanceModel } from "../auction/model.ts";
 import { POLICIES } from "../auction/policy.ts";
 import { bundleOfBytes, bytesOfBundle, type ResourceBytes } from "../auction/units.ts";
 import { estimateModel } from "../estimator/fit.ts";
 import { epochSample } from "../estimator/from_agent.ts";
-import type { EstimatorSample } from "../estimator/types.ts";
 import type { Policy } from "../playbook/types.ts";
 import type { AppAllocation } from "./allocation_state.ts";
 import type { ComputePlan, RunPlan } from "./plan.ts";
+import { PhaseMemory } from "./phase_memory.ts";
 import { probeSplit } from "./probe.ts";
 import { settledTail } from "./settled.ts";
 
@@ -25,10 +25,28 @@ import { settledTail } from "./settled.ts";
 export const MAX_MOVE_FRACTION = 0.25;
 
 /**
+ * Least remote bandwidth any policy may leave an app, as a share of its equal split's: a model
+ * whose curve reaches zero misses inside the cache on offer says the app needs no bandwidth
+ * there, but its cache fills only through misses, so with none it would stall at zero
+ * throughput, never to be observed again.
+ */
+export const MIN_BANDWIDTH_SHARE = 0.1;
+
+/**
  * Observations kept per app: the estimator fits on the last 30 valid ones; the rest is margin
  * for invalid ones. Bounded, so a run of any length keeps constant memory and time per epoch.
  */
 export const HISTORY_LIMIT = 120;
+
+/** `limits` with at least MIN_BANDWIDTH_SHARE of the equal split's bandwidth as the minimum. */
+function withBandwidthFloor(limits: AppLimits, equal: ResourceBytes | undefined): AppLimits {
+  if (equal === undefined) return limits;
+  const floor = Math.min(
+    limits.maxBandwidthMbps,
+    MIN_BANDWIDTH_SHARE * bundleOfBytes(equal).bandwidthMbps,
+  );
+  return floor > limits.minBandwidthMbps ? { ...limits, minBandwidthMbps: floor } : limits;
+}
 
 /** What the decider learned about one app this epoch. */
 export interface AppDecision {
@@ -76,8 +94,7 @@ export interface DecideInput {
 }
 
 interface Learner {
-  history: EstimatorSample[];
-  model: PerformanceModel | null;
+  memory: PhaseMemory;
   lastSample: AppSample | null;
 }
 
@@ -96,14 +113,14 @@ export class Decider {
     this.#stopwatch = options.stopwatch ?? (() => performance.now());
     for (const compute of plan.computes) {
       for (const app of compute.apps) {
-        this.#learners.set(app.name, { history: [], model: null, lastSample: null });
+        this.#learners.set(app.name, { memory: new PhaseMemory(), lastSample: null });
       }
     }
   }
 
   /** The fitted model of `app`, or null while it has none. */
   model(app: string): PerformanceModel | null {
-    return this.#learners.get(app)?.model ?? null;
+    return this.#learners.get(app)?.memory.model ?? null;
   }
 
   /**
@@ -133,40 +150,53 @@ export class Decider {
 
   #learn(name: string, learner: Learner, input: DecideInput): AppDecision {
     const own = input.samples.get(name) ?? [];
+    const { memory } = learner;
     const allocation = input.allocations.get(name);
     const inForce = allocation === undefined ? null : bundleOfBytes(allocation.inForce);
-    const predictedOpsPerSec = learner.model === null || inForce === null
+    const predictedOpsPerSec = memory.model === null || inForce === null
       ? null
-      : learner.model.opsPerSec(inForce.cacheMiB, inForce.bandwidthMbps);
+      : memory.model.opsPerSec(inForce.cacheMiB, inForce.bandwidthMbps);
     learner.lastSample = own.at(-1) ?? learner.lastSample;
     const observation = epochSample(own, input.epoch);
     const opsPerSec = "gap" in observation ? null : observation.opsPerSec;
+    // Only the samples of the app's current phase teach its model (all of them for apps that
+    // report no phase); after a phase change, they start at the change.
+    const phase = memory.follow(own);
     // The first epoch (start-up) teaches nothing. After a change the limits take a moment, and
     // a grown cache fills for a while: the model learns only from the samples of the epoch in
     // which its cache was settled, and never from the first half of an epoch after a change.
-    if (opsPerSec !== null && input.epoch > 0) {
+    if (
+      opsPerSec !== null && input.epoch > 0 && (phase.length === own.length || phase.length >= 2)
+    ) {
       const changed = allocation?.changedAtEpoch === input.epoch - 1;
-      const tail = settledTail(own);
-      const from = Math.max(own.length - tail.length, changed ? Math.floor(own.length / 2) : 0);
+      const tail = settledTail(phase);
+      const from = Math.max(
+        phase.length - tail.length,
+        changed ? Math.floor(phase.length / 2) : 0,
+      );
       const settled = tail.length === 0
         ? { gap: "the cache was still filling" }
-        : epochSample(own.slice(from), input.epoch);
+        : epochSample(phase.slice(from), input.epoch);
       if (!("gap" in settled)) {
-        learner.history.push(settled);
-        if (learner.history.length > HISTORY_LIMIT) learner.history.shift();
-        const estimate = estimateModel(learner.history);
-        learner.model = estimate.status === "model" ? buildModel(estimate.spec) : null;
+        memory.history.push(settled);
+        if (memory.history.length > HISTORY_LIMIT) memory.history.shift();
+        // A new phase is fitted from its first observation: its old model is another app's.
+        const estimate = estimateModel(
+          memory.history,
+          memory.changedPhase ? { minSamples: 1 } : {},
+        );
+        if (estimate.status === "model") memory.model = buildModel(estimate.spec);
       }
     }
     const equal = this.#equalOf(name);
     return {
       opsPerSec,
       lastSample: learner.lastSample,
-      model: learner.model,
+      model: memory.model,
       predictedOpsPerSec,
-      equalSplitPredictedOpsPerSec: learner.model === null || equal === null
+      equalSplitPredictedOpsPerSec: memory.model === null || equal === null
         ? null
-        : learner.model.opsPerSec(equal.cacheMiB, equal.bandwidthMbps),
+        : memory.model.opsPerSec(equal.cacheMiB, equal.bandwidthMbps),
     };
   }
 
@@ -182,10 +212,14 @@ export class Decider {
     compute: ComputePlan,
     { input, targets }: { input: DecideInput; targets: Map<string, ResourceBytes> },
   ): NodeDecision {
-    const models = compute.apps.map((a) => this.#learners.get(a.name)?.model ?? null);
+    const models = compute.apps.map((a) => this.#learners.get(a.name)?.memory.model ?? null);
     const market: NodeMarket = {
       ...compute.market,
-      apps: compute.market.apps.map((app, i) => ({ ...app, model: models[i] ?? app.model })),
+      apps: compute.market.apps.map((app, i) => ({
+        ...app,
+        model: models[i] ?? app.model,
+        limits: withBandwidthFloor(app.limits, compute.apps[i]?.equal),
+      })),
     };
     const learning = this.#policy !== "static";
     const ready = learning && !input.warmup && models.every((m) => m !== null);

@@ -8,7 +8,7 @@ import { bundleOfBytes } from "../auction/units.ts";
 import { validatePlaybook } from "../playbook/validate.ts";
 import type { EpochRecord } from "../results/types.ts";
 import { AllocationState } from "./allocation_state.ts";
-import { Decider } from "./decide.ts";
+import { Decider, MIN_BANDWIDTH_SHARE } from "./decide.ts";
 import { enforceNode } from "./enforce.ts";
 import { epochRecord } from "./epoch_record.ts";
 import { planRun } from "./plan.ts";
@@ -31,8 +31,14 @@ const playbook = (policy: string) =>
     duration: "2m",
   });
 
+interface Truth {
+  curve: Array<[number, number]>;
+  max: number;
+  latency: number;
+}
+
 // Ground truth the fake agent reports: a latency-sensitive kv and a bandwidth-bound scan.
-const truth = {
+const truth: Record<"kv" | "scan", Truth> = {
   kv: {
     curve: [[16, 0.9], [128, 0.4], [256, 0.1]] as Array<[number, number]>,
     max: 40_000,
@@ -45,9 +51,10 @@ function samplesFor(
   app: "kv" | "scan",
   cacheMiB: number,
   bandwidthMbps: number,
-  epoch: number,
+  options: { epoch: number; truths?: Partial<Record<"kv" | "scan", Truth>> },
 ): AppSample[] {
-  const t = truth[app];
+  const { epoch } = options;
+  const t = options.truths?.[app] ?? truth[app];
   const model = buildModel({
     kind: "mrc",
     missRatio: t.curve,
@@ -113,7 +120,11 @@ function interpolateCurve(curve: Array<[number, number]>, c: number): number {
   return 1e-9 / model.opsPerSec(c, 1e-9);
 }
 
-async function runEpochs(policy: string, epochs: number) {
+async function runEpochs(
+  policy: string,
+  epochs: number,
+  truths: Partial<Record<"kv" | "scan", Truth>> = {},
+) {
   const pb = playbook(policy);
   const plan = planRun(pb, "decide-test");
   const state = new AllocationState(plan);
@@ -123,7 +134,10 @@ async function runEpochs(policy: string, epochs: number) {
     const samples = new Map<string, AppSample[]>();
     for (const app of ["kv", "scan"] as const) {
       const current = bundleOfBytes(state.inForce(app));
-      samples.set(app, samplesFor(app, current.cacheMiB, current.bandwidthMbps, epoch));
+      samples.set(
+        app,
+        samplesFor(app, current.cacheMiB, current.bandwidthMbps, { epoch, truths }),
+      );
     }
     const allocations = state.snapshot();
     const warmup = epoch < 3;
@@ -197,4 +211,20 @@ Deno.test("the decider under static keeps the equal split throughout", async () 
   for (const record of records) {
     for (const app of record.apps) assert.ok(Math.abs(app.cacheMiB - 128) < 1e-6);
   }
+});
+
+Deno.test("the decider leaves every app at least a tenth of its equal bandwidth, even one whose curve says it needs none", async () => {
+  // This kv's misses reach zero at 100 MiB: its model says it needs no bandwidth there, yet its
+  // cache fills only through misses.
+  const { records } = await runEpochs("symbiosis", 12, {
+    kv: { curve: [[16, 0.9], [100, 0]], max: 40_000, latency: 30 },
+  });
+  const kv = records.at(-1)?.apps.find((a) => a.name === "kv");
+  assert.ok((kv?.cacheMiB ?? 0) >= 100, `kv cache ${kv?.cacheMiB}`);
+  const equalMbps = 400;
+  assert.ok(MIN_BANDWIDTH_SHARE >= 0.05, "a floor that leaves room to fill a cache");
+  assert.ok(
+    (kv?.bandwidthMbps ?? 0) >= MIN_BANDWIDTH_SHARE * equalMbps - 1e-6,
+    `kv bandwidth ${kv?.bandwidthMbps} Mbps`,
+  );
 });

@@ -6,8 +6,11 @@
 import type { AgentEvent, AppExit } from "../../agent/protocol.ts";
 import type { RunEvent } from "../results/types.ts";
 
-/** A run event without its time (the run stamps it). */
-export type RunEventBody = Omit<RunEvent, "time">;
+/**
+ * A run event as its parts emit it: the run stamps the time, unless the event brings its own
+ * (e.g. a phase change, timed by the sample that showed it).
+ */
+export type RunEventBody = Omit<RunEvent, "time"> & { time?: string };
 
 /** Records one event; resolves once it is written. */
 export type Emit = (event: RunEventBody) => Promise<void>;

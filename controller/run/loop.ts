@@ -7,6 +7,7 @@
 import type { AppSample } from "../../agent/protocol.ts";
 import type { ResourceBytes } from "../auction/units.ts";
 import type { Playbook } from "../playbook/types.ts";
+import { phaseChangeEvent } from "../results/timeline.ts";
 import type { EpochRecord } from "../results/types.ts";
 import type { AllocationState } from "./allocation_state.ts";
 import type { Clock } from "./clock.ts";
@@ -14,6 +15,7 @@ import type { Decider } from "./decide.ts";
 import { enforceNode } from "./enforce.ts";
 import { epochRecord } from "./epoch_record.ts";
 import type { Emit } from "./events.ts";
+import { PhaseWatch } from "./phase_watch.ts";
 import type { RunPlan } from "./plan.ts";
 
 /** What the loop needs from the run's processes (a RunSession). */
@@ -55,6 +57,7 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
   const { playbook, plan, session, state, decider, clock, signal } = context;
   const stopwatch = context.stopwatch ?? (() => performance.now());
   const started = clock.now();
+  const phases = new PhaseWatch();
   for (let epoch = 0;; epoch++) {
     await clock.sleep(started + (epoch + 1) * playbook.epochMs - clock.now(), signal);
     if (signal?.aborted) return { epochs: epoch, interrupted: true };
@@ -63,6 +66,17 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
     await session.heal();
     const samples = await session.collect();
     const collectMs = stopwatch() - collectStart;
+    for (const change of phases.observe(samples)) {
+      const host = plan.computes.find((c) => c.apps.some((a) => a.name === change.app))?.host;
+      await context.emit({
+        ...phaseChangeEvent(change.app, {
+          from: change.from,
+          to: change.to,
+          ...(host === undefined ? {} : { host }),
+        }),
+        time: new Date(clock.wallTime() - change.agoMs).toISOString(),
+      });
+    }
     const allocations = state.snapshot();
     const warmup = elapsedMs <= playbook.warmupMs;
     const decision = decider.decide({ epoch, warmup, samples, allocations });

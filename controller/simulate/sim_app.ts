@@ -218,6 +218,17 @@ export class SimApp {
     };
   }
 
+  /**
+   * The phase a far-memory app with more than one reports (as the phased workload does through
+   * its client); an unmodified program reports none.
+   */
+  #phaseReport(timeMs: number): { phase?: string } {
+    const phases = this.#spec.phases;
+    if (phases.length < 2 || this.launch.enforcement !== "farmem") return {};
+    const index = this.#phaseAt(timeMs);
+    return { phase: phases[index]?.label ?? `phase-${index + 1}` };
+  }
+
   /** The sample the agent takes at `nowMs` (after advancing to it); draws the next noise. */
   sample(timeMs: number): RawSample {
     const farmem = this.launch.enforcement === "farmem";
@@ -249,6 +260,7 @@ export class SimApp {
       stallMs: farmem ? Math.round(this.#stallMs) : null,
       pressure: this.#pressure(),
       mrc: this.#mrc(),
+      ...this.#phaseReport(timeMs),
     };
     this.#drawNoise();
     return sample;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { validatePlaybook } from "../playbook/validate.ts";
-import { readEpochs } from "../results/read.ts";
+import { readEpochs, readEvents } from "../results/read.ts";
 import type { EpochRecord } from "../results/types.ts";
 import { simulatePlaybook } from "./simulate.ts";
 
@@ -188,4 +188,26 @@ Deno.test("a simulated unmodified program gives throughput only from its source,
   assert.equal(app(all.at(-1) as EpochRecord, "blind")?.model, "equal-split");
   // It swaps: what it uses remotely is what its cgroup swapped in and out.
   assert.ok((app(all.at(-1) as EpochRecord, "counted")?.used.remoteReadMbps ?? 0) > 0);
+});
+
+Deno.test("a simulated phased app's phase changes are events of the run, timed by its schedule", async () => {
+  const phases = [{ kind: "kv", duration: "20s" }, { kind: "stream", duration: "30s" }];
+  const events = await withOutput(async (output) => {
+    const playbook = validatePlaybook(spec(output, {
+      apps: [{ name: "p", host: "node", workload: { kind: "phased", dataset: "64MiB", phases } }],
+      duration: "1m",
+    }));
+    const { runDir } = await simulatePlaybook(playbook, { seed: 1, startWallMs: 0 });
+    return await readEvents(runDir);
+  });
+  const changes = events.filter((e) => e.kind === "phase");
+  // The app is launched at virtual time 0; every change is seen by the sample taken at it.
+  assert.deepEqual(
+    changes.map((e) => [Date.parse(e.time), e.app, e.host, e.details]),
+    [
+      [20_000, "p", "node", { to: "stream", from: "kv" }],
+      [50_000, "p", "node", { to: "kv", from: "stream" }],
+    ],
+  );
+  assert.equal(changes[0]?.message, "phase kv -> stream");
 });
