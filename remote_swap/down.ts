@@ -89,7 +89,8 @@ export async function removeDevice(root: string, id: string): Promise<RemovedDev
   return { id, device, removed };
 }
 
-function isEngine(pid: number, mountpoint: string): boolean {
+/** True when process `pid` is the C swap engine serving `mountpoint`. */
+export function isEngine(pid: number, mountpoint: string): boolean {
   const commandLine = processCommandLine(pid) ?? "";
   return commandLine.includes("swap_engine") && commandLine.includes(mountpoint);
 }

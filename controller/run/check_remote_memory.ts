@@ -5,7 +5,7 @@
  * @module
  */
 import type { HostFacts } from "../../agent/protocol.ts";
-import type { ComputeHost, Host, Playbook } from "../playbook/types.ts";
+import type { Host, Playbook } from "../playbook/types.ts";
 
 /** Problems (the run would fail) and warnings (it would run, but not as intended). */
 export interface Findings {
