@@ -15,7 +15,11 @@ import { exists } from "../agent/cgroup/files.ts";
 import type { DeviceRecord } from "../remote_swap/protocol.ts";
 import { devicePaths, listDeviceIds, readRecord } from "../remote_swap/state_dir.ts";
 import { buildMemToucher } from "./fixtures/mem_toucher.ts";
-import { assertNothingUnder, REMOTE_SWAP_PREREQS } from "./fixtures/remote_swap.ts";
+import {
+  assertNothingUnder,
+  REMOTE_SWAP_PREREQS,
+  toucherOnRemoteSwap,
+} from "./fixtures/remote_swap.ts";
 import { systemTest } from "./prereq.ts";
 
 /** What a test does while the run goes on (after its first epoch). */
@@ -36,32 +40,14 @@ async function runWithRemoteSwap(
   // The agent (started by the run) keeps this test's devices apart from anyone else's.
   Deno.env.set("SPIRIT_REMOTE_SWAP_DIR", root);
   try {
-    const playbook = validatePlaybook({
+    const playbook = validatePlaybook(toucherOnRemoteSwap({
       name: "remote-swap-run",
-      hosts: {
-        mem: { role: "memory", memserver: { capacity: "512MiB", transport: "tcp", port: 0 } },
-        node: {
-          role: "compute",
-          memoryNode: "mem",
-          cache: "32MiB",
-          bandwidth: "2Gbps",
-          remoteSwap: { size: "256MiB", priority: options.priority },
-        },
-      },
-      apps: [{
-        name: "toucher",
-        host: "node",
-        command: {
-          argv: [toucher.path, "96", "100000"],
-          throughput: { kind: "log", pattern: "^touched (\\d+)$" },
-        },
-      }],
-      policy: "static",
-      epoch: "1s",
-      warmup: "2s",
+      app: "toucher",
+      toucher: toucher.path,
+      priority: options.priority,
       duration: options.duration,
       output,
-    });
+    }));
     let firstEpoch: () => void = () => {};
     const epochWritten = new Promise<void>((resolve) => firstEpoch = resolve);
     const running = runPlaybook(playbook, {
