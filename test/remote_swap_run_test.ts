@@ -119,6 +119,10 @@ systemTest(
     const launch = events.findIndex((e) => e.app === "toucher" && e.kind === "start");
     assert.ok(swap >= 0, JSON.stringify(events));
     assert.ok(swap < launch, "the device came up before the app");
+    const device = /\/dev\/loop\d+/.exec(events[swap]?.message ?? "")?.[0];
+    const removed = events.find((e) => e.kind === "stop" && e.details?.remoteSwap === "removed");
+    assert.equal(removed?.details?.device, device, "the teardown's removal is an event");
+    assert.match(removed?.message ?? "", /^remote swap \/dev\/loop\d+ removed \(swapoff, /);
     const app = records.flatMap((r) => r.apps).filter((a) => a.name === "toucher");
     assert.ok(app.some((a) => (a.opsPerSec ?? 0) > 0), "the program ran");
     // Its swap-in was measured on the node's remote swap device (the default for the app).

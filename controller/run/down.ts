@@ -12,7 +12,7 @@ import type { AppStatus } from "../../agent/protocol.ts";
 import type { RemovedDevice } from "../../remote_swap/protocol.ts";
 import { closeAll, connectorFor, onHosts } from "../connectors/connect.ts";
 import type { Connector } from "../connectors/types.ts";
-import { AgentClient } from "./agent_client.ts";
+import { AgentClient, REMOTE_SWAP_TEARDOWN_TIMEOUT_MS } from "./agent_client.ts";
 import { deployRuntime } from "./deploy.ts";
 import type { RecordedHost, RecordedRun } from "./run_records.ts";
 import { localRuntime, type SpiritRuntime } from "./runtime.ts";
@@ -69,8 +69,9 @@ async function survey(
 async function teardownAgent(
   connector: Connector,
   runtime: SpiritRuntime,
-  stateDir: string,
+  options: { stateDir: string; remoteSwap: boolean },
 ): Promise<{ apps: AppStatus[]; remoteSwap: RemovedDevice | null }> {
+  const { stateDir } = options;
   const process = await connector.spawn(
     runtime.command(["agent", "--state-dir", stateDir, "--no-autostart"]),
   );
@@ -86,7 +87,10 @@ async function teardownAgent(
   }
   try {
     const apps = agent.attached.apps;
-    const result = await agent.teardown({ shutdown: true });
+    const result = await agent.teardown({
+      shutdown: true,
+      ...(options.remoteSwap ? { timeoutMs: REMOTE_SWAP_TEARDOWN_TIMEOUT_MS } : {}),
+    });
     return { apps, remoteSwap: result.remoteSwap ?? null };
   } finally {
     await agent.close();
@@ -176,7 +180,10 @@ async function downOnMachine(connector: Connector, machine: Machine): Promise<Ho
         continue;
       }
       try {
-        const { apps, remoteSwap } = await teardownAgent(connector, runtime, stateDir);
+        const { apps, remoteSwap } = await teardownAgent(connector, runtime, {
+          stateDir,
+          remoteSwap: recorded.remoteSwap,
+        });
         for (const app of apps) {
           cleanup.apps.push(`${run.info.runId}: ${app.appId}`);
           for (const [controller, path] of Object.entries(app.cgroups)) {

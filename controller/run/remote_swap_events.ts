@@ -6,6 +6,7 @@
  * @module
  */
 import type { RemoteSwapChange, RemoteSwapEvent } from "../../agent/protocol.ts";
+import type { RemovedDevice } from "../../remote_swap/protocol.ts";
 import type { RunEvent } from "../results/types.ts";
 
 /**
@@ -70,5 +71,18 @@ export function remoteSwapEventBody(
       device,
       ...rest,
     },
+  };
+}
+
+/** The `stop` event for the remote swap device of `host` removed at teardown, with its steps. */
+export function remoteSwapRemovedBody(
+  host: string,
+  removed: RemovedDevice,
+): Omit<RunEvent, "time"> {
+  return {
+    kind: "stop",
+    host,
+    message: `remote swap ${removed.device ?? removed.id} removed (${removed.removed.join(", ")})`,
+    details: { remoteSwap: "removed", device: removed.device, steps: removed.removed },
   };
 }

@@ -3,7 +3,11 @@ import type { RemoteSwapChange, RemoteSwapEvent } from "../../agent/protocol.ts"
 import { parseExposition, sampleValue } from "../../test/fixtures/prometheus_text.ts";
 import { RunMetrics } from "../results/metrics.ts";
 import { agentEventBody } from "./events.ts";
-import { REMOTE_SWAP_FAULT_SLUGS, remoteSwapEventBody } from "./remote_swap_events.ts";
+import {
+  REMOTE_SWAP_FAULT_SLUGS,
+  remoteSwapEventBody,
+  remoteSwapRemovedBody,
+} from "./remote_swap_events.ts";
 
 function swapEvent(change: RemoteSwapChange, extra: Partial<RemoteSwapEvent> = {}) {
   return {
@@ -73,4 +77,25 @@ Deno.test("agent remote-swap messages become run events, and the live metrics co
   assert.equal(sampleValue(families, "spirit_faults_total", { kind: "remote-swap-dead" }), 2);
   assert.equal(sampleValue(families, "spirit_faults_total", { kind: "remote-swap-lost" }), 1);
   assert.equal(sampleValue(families, "spirit_events_total", { kind: "restart" }), 1);
+});
+
+Deno.test("the remote swap device removed at teardown is a stop event with the steps done", () => {
+  const body = remoteSwapRemovedBody("node", {
+    id: "0123456789abcdef",
+    device: "/dev/loop7",
+    removed: ["swapoff", "loop-detach", "unmount", "engine-stop", "state", "daemon-exit"],
+  });
+  assert.equal(body.kind, "stop");
+  assert.equal(
+    body.message,
+    "remote swap /dev/loop7 removed (swapoff, loop-detach, unmount, engine-stop, state, daemon-exit)",
+  );
+  assert.deepEqual(body.details?.steps, [
+    "swapoff",
+    "loop-detach",
+    "unmount",
+    "engine-stop",
+    "state",
+    "daemon-exit",
+  ]);
 });
