@@ -22,12 +22,14 @@ import {
   type LaunchSpec,
   type SamplesResult,
   type SetAllocationResult,
+  type TeardownResult,
 } from "./protocol.ts";
 import { parseAgentRequest } from "./protocol_schema.ts";
 import { type ManagedApp, type RawSample, withRates } from "./apps/app.ts";
 import { CgroupApp, type CgroupAppContext } from "./apps/cgroup_app.ts";
 import { FarmemApp } from "./apps/farmem_app.ts";
 import { fileSink } from "./apps/output.ts";
+import type { RemovedDevice } from "../remote_swap/protocol.ts";
 import { type RemoteSwapDevice, RemoteSwapSupervisor } from "./remote_swap.ts";
 
 /** Configuration of one agent. */
@@ -101,7 +103,7 @@ export class AgentCore {
     this.#remoteSwap = new RemoteSwapSupervisor({
       ...(config.remoteSwapRoot === undefined ? {} : { root: config.remoteSwapRoot }),
       label: config.stateDir,
-      warn: (message) => this.#emit({ event: "warning", source: "remote-swap", message }),
+      report: (report) => this.#emit({ event: "remote-swap", ...report }),
     });
   }
 
@@ -123,8 +125,9 @@ export class AgentCore {
     if (this.#timer !== null) return;
     this.#remoteSwap.adopt().catch((error: Error) =>
       this.#emit({
-        event: "warning",
-        source: "remote-swap",
+        event: "remote-swap",
+        change: "unsupervised",
+        device: null,
         message: `cannot adopt this agent's remote swap device: ${error.message}`,
       })
     );
@@ -211,8 +214,12 @@ export class AgentCore {
         return { appId: request.appId, stopped: true };
       }
       case "teardown": {
-        const stopped = await this.teardown();
-        return { stopped, shutdown: request.shutdown === true };
+        const { stopped, remoteSwap } = await this.teardown();
+        return {
+          stopped,
+          remoteSwap,
+          shutdown: request.shutdown === true,
+        } satisfies TeardownResult;
       }
       case "remote-swap-up": {
         const { id: _id, op: _op, ...swap } = request;
@@ -463,24 +470,26 @@ export class AgentCore {
 
   /**
    * Stops every app and removes every cgroup, then the node's remote swap device (swapoff after
-   * the apps: their swapped pages need not come back); returns the ids stopped. Idempotent.
+   * the apps: their swapped pages need not come back); returns the ids stopped and the device
+   * removed (null when there was none). Idempotent.
    */
-  async teardown(): Promise<string[]> {
+  async teardown(): Promise<{ stopped: string[]; remoteSwap: RemovedDevice | null }> {
     const ids = [...this.#apps.keys()];
     const results = await Promise.allSettled(ids.map((id) => this.stop(id)));
     this.#history.clear();
     const failed = results.flatMap((r, i) =>
       r.status === "rejected" ? [`${ids[i]}: ${String(r.reason)}`] : []
     );
+    let remoteSwap: RemovedDevice | null = null;
     try {
-      await this.#remoteSwap.down();
+      remoteSwap = await this.#remoteSwap.down();
     } catch (error) {
       failed.push(`remote swap: ${(error as Error).message}`);
     }
     if (failed.length > 0) {
       throw new AgentError("internal", `Teardown incomplete: ${failed.join("; ")}`);
     }
-    return ids;
+    return { stopped: ids, remoteSwap };
   }
 
   /** Stops the sampling timer and tears everything down (for shutdown). */

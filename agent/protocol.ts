@@ -453,9 +453,13 @@ export interface StopResult {
   stopped: boolean;
 }
 
-/** Result of `teardown`: the apps stopped, and whether the daemon exits now. */
+/**
+ * Result of `teardown`: the apps stopped, the node's remote swap device removed after them (null
+ * when it had none), and whether the daemon exits now.
+ */
 export interface TeardownResult {
   stopped: AppId[];
+  remoteSwap?: RemovedDevice | null;
   shutdown: boolean;
 }
 
@@ -508,11 +512,54 @@ export type AgentEvent =
   | { event: "app-exited"; appId: AppId; exit: AppExit }
   /** A new sample (sent to every attached session as it is taken). */
   | { event: "sample"; sample: AppSample }
+  /** What happened to the node's remote swap device (see {@link RemoteSwapChange}). */
+  | RemoteSwapEvent
   /**
-   * Something went wrong outside any request (enforcement step failed, sampler error, the
-   * remote swap device's memory server or daemon: `source: "remote-swap"`).
+   * Something went wrong outside any request (enforcement step failed, sampler error; `source:
+   * "remote-swap"` when supervising the remote swap device did).
    */
   | { event: "warning"; appId?: AppId; source?: "remote-swap"; message: string };
+
+/** What happened to the node's remote swap device, as its supervisor (the agent) saw it. */
+export type RemoteSwapChange =
+  /** A memory-server connection broke; swap I/O waits while it reconnects. */
+  | "connection-lost"
+  /** Connected again; `reattached: false` means the server had lost the device's pages. */
+  | "reconnected"
+  /** Pages stored on the memory server are gone: programs touching them get SIGBUS. */
+  | "pages-lost"
+  /** No connection within the retry budget: swap I/O fails with EIO until one succeeds. */
+  | "unavailable"
+  /** An I/O thread of the data path stopped on an unexpected error. */
+  | "worker-failed"
+  /** The data path (engine) died: every swapped page is lost. */
+  | "engine-exited"
+  /** The swap daemon died: the data path serves on, unsupervised and without control. */
+  | "daemon-exited"
+  /** Removing the device failed (swapoff): it stays active. */
+  | "stop-failed"
+  /** The agent replaced a device whose data path had died with a new one. */
+  | "replaced"
+  /** Replacing a dead device failed: the node has no remote swap device now. */
+  | "replace-failed"
+  /** The agent cannot watch or adopt the device. */
+  | "unsupervised";
+
+/** One {@link RemoteSwapChange} of the node's remote swap device. */
+export interface RemoteSwapEvent {
+  event: "remote-swap";
+  change: RemoteSwapChange;
+  /** The loop device, e.g. /dev/loop3 (null when none is attached). */
+  device: string | null;
+  message: string;
+  /** The I/O thread concerned (connection events). */
+  worker?: number;
+  /** `reconnected`: whether the server still had the pages; `afterMs`: how long it took. */
+  reattached?: boolean;
+  afterMs?: number;
+  /** `pages-lost`: how many. */
+  lostPages?: number;
+}
 
 /** Any line the agent writes. */
 export type AgentMessage = AgentResponse | AgentEvent;

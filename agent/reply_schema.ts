@@ -190,7 +190,7 @@ const remoteSwapStatusSchema = z.looseObject({
   guards: z.unknown(),
 }) as unknown as z.ZodType<DeviceStatus>;
 
-/** What `remote-swap-down` removed. */
+/** What `remote-swap-down` (and teardown) removed. */
 const removedDeviceSchema = z.looseObject({
   id: z.string(),
   device: z.string().nullable(),
@@ -209,7 +209,11 @@ export const resultSchemas: { [Op in AgentOp]: z.ZodType<AgentResults[Op]> } = {
   samples: z.looseObject({ samples: z.array(appSampleSchema), lastSeq: integer }),
   list: z.looseObject({ apps: z.array(appStatusSchema) }),
   stop: z.looseObject({ appId: z.string(), stopped: z.boolean() }),
-  teardown: z.looseObject({ stopped: z.array(z.string()), shutdown: z.boolean() }),
+  teardown: z.looseObject({
+    stopped: z.array(z.string()),
+    remoteSwap: removedDeviceSchema.nullable().exactOptional(),
+    shutdown: z.boolean(),
+  }),
   "remote-swap-up": remoteSwapUpSchema,
   "remote-swap-set-write-cap": remoteSwapStatusSchema,
   "remote-swap-down": z.looseObject({ removed: removedDeviceSchema.nullable() }),
@@ -225,11 +229,36 @@ export const attachedEventSchema = z.looseObject({
   apps: z.array(appStatusSchema),
 });
 
+/** A {@link RemoteSwapEvent}. */
+const remoteSwapEventSchema = z.looseObject({
+  event: z.literal("remote-swap"),
+  change: z.enum([
+    "connection-lost",
+    "reconnected",
+    "pages-lost",
+    "unavailable",
+    "worker-failed",
+    "engine-exited",
+    "daemon-exited",
+    "stop-failed",
+    "replaced",
+    "replace-failed",
+    "unsupervised",
+  ]),
+  device: z.string().nullable(),
+  message: z.string(),
+  worker: integer.exactOptional(),
+  reattached: z.boolean().exactOptional(),
+  afterMs: z.number().nonnegative().exactOptional(),
+  lostPages: count.exactOptional(),
+});
+
 /** Any {@link AgentEvent}. */
 export const agentEventSchema = z.discriminatedUnion("event", [
   attachedEventSchema,
   z.looseObject({ event: z.literal("app-exited"), appId: z.string(), exit: appExit }),
   z.looseObject({ event: z.literal("sample"), sample: appSampleSchema }),
+  remoteSwapEventSchema,
   z.looseObject({
     event: z.literal("warning"),
     appId: z.string().exactOptional(),

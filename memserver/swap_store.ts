@@ -31,6 +31,8 @@ export class SwapPageStore {
   readonly #slabs: (Slab | undefined)[] = [];
   /** Slab indexes with at least one free slot. */
   readonly #partial = new Set<number>();
+  /** The slab slots are taken from while it has free ones. */
+  #current: number | undefined = undefined;
   #usedPages = 0;
 
   /** Creates a store that takes slabs from `pool`. */
@@ -53,8 +55,13 @@ export class SwapPageStore {
 
   /** Takes a free slot; throws PoolExhaustedError when no slot is free and no slab fits. */
   allocate(): number {
-    let slabIndex = this.#partial.values().next().value;
-    if (slabIndex === undefined) slabIndex = this.#newSlab();
+    // The slab the last slot came from while it has room: consecutive writes get consecutive
+    // slots, which reads and writes then move as one run.
+    let slabIndex: number | undefined = this.#current;
+    if (slabIndex === undefined || !this.#partial.has(slabIndex)) {
+      slabIndex = this.#partial.values().next().value ?? this.#newSlab();
+      this.#current = slabIndex;
+    }
     const slab = this.#slabs[slabIndex];
     if (slab === undefined) throw new Error(`swap slab ${slabIndex} is missing`);
     const page = slab.free[--slab.freeCount] ?? 0;
@@ -81,10 +88,23 @@ export class SwapPageStore {
 
   /** The 4 KiB of memory behind a slot. */
   bytes(slot: number): Uint8Array {
+    return this.run(slot, 1);
+  }
+
+  /** The memory behind `count` consecutive slots from `slot`, all in one slab. */
+  run(slot: number, count: number): Uint8Array {
     const slab = this.#slabs[Math.floor(slot / SLAB_PAGES)];
     if (slab === undefined) throw new RangeError(`swap slot ${slot} is not allocated`);
-    const at = (slot % SLAB_PAGES) * SWAP_PAGE_BYTES;
-    return slab.region.bytes.subarray(at, at + SWAP_PAGE_BYTES);
+    const first = slot % SLAB_PAGES;
+    if (count < 1 || first + count > SLAB_PAGES) {
+      throw new RangeError(`swap slots ${slot}+${count} are not in one slab`);
+    }
+    return slab.region.bytes.subarray(first * SWAP_PAGE_BYTES, (first + count) * SWAP_PAGE_BYTES);
+  }
+
+  /** True when `next` directly follows `slot` in the same slab. */
+  follows(slot: number, next: number): boolean {
+    return next === slot + 1 && next % SLAB_PAGES !== 0;
   }
 
   #newSlab(): number {
@@ -155,15 +175,43 @@ export class SwapRegion {
     }
   }
 
-  /** Views of the pages of a range, in order (a shared zero page for pages without data). */
+  /**
+   * Views of the pages of a range, in order: one view per run of pages in consecutive slots (a
+   * shared zero page for each page without data).
+   */
   read(offset: number, length: number): Uint8Array[] {
     this.check("read", offset, length);
     const parts: Uint8Array[] = [];
-    for (let page = offset / SWAP_PAGE_BYTES; page < (offset + length) / SWAP_PAGE_BYTES; page++) {
-      const slot = this.#slot(page);
-      parts.push(slot < 0 ? ZERO_PAGE : this.#store.bytes(slot));
-    }
+    this.#runs(offset / SWAP_PAGE_BYTES, length / SWAP_PAGE_BYTES, (_at, slot, count) => {
+      if (slot >= 0) parts.push(this.#store.run(slot, count));
+      else for (let i = 0; i < count; i++) parts.push(ZERO_PAGE);
+    });
     return parts;
+  }
+
+  /**
+   * Calls `fn(index, slot, count)` for each run of the `count` pages from `first`: pages in
+   * consecutive slots of one slab, or pages without data (`slot` -1); `index` counts from 0.
+   */
+  #runs(first: number, count: number, fn: (index: number, slot: number, count: number) => void) {
+    let start = 0;
+    let startSlot = this.#slot(first);
+    let previous = startSlot;
+    for (let i = 1; i <= count; i++) {
+      const slot = i < count ? this.#slot(first + i) : -2;
+      const joins = slot >= 0
+        ? previous >= 0 && this.#store.follows(previous, slot)
+        : slot === -1 &&
+          previous === -1;
+      if (joins) {
+        previous = slot;
+        continue;
+      }
+      fn(start, startSlot, i - start);
+      start = i;
+      startSlot = slot;
+      previous = slot;
+    }
   }
 
   /**
@@ -187,10 +235,10 @@ export class SwapRegion {
       throw error;
     }
     this.#storedPages += added.length;
-    for (let i = 0; i < count; i++) {
-      const at = i * SWAP_PAGE_BYTES;
-      this.#store.bytes(this.#slot(first + i)).set(data.subarray(at, at + SWAP_PAGE_BYTES));
-    }
+    this.#runs(first, count, (index, slot, pages) => {
+      const at = index * SWAP_PAGE_BYTES;
+      this.#store.run(slot, pages).set(data.subarray(at, at + pages * SWAP_PAGE_BYTES));
+    });
   }
 
   /** Forgets the pages of a range (they read as zeros); returns how many held data. */

@@ -97,3 +97,36 @@ Deno.test("swap page store shares slabs between regions and keeps their pages ap
   a.clear();
   b.clear();
 });
+
+Deno.test("swap region reads pages written together as one view, split at slab ends and holes", () => {
+  using pool = MemoryPool.onHeap(4 * MiB);
+  const region = new SwapRegion(new SwapPageStore(pool), { id: 1, sizeBytes: 64 * MiB });
+  const pages = Array.from({ length: 300 }, (_, i) => page(i));
+  region.write(0, concat(pages));
+  // 300 consecutive slots: 256 in the first slab, 44 in the second.
+  const parts = region.read(0, 300 * SWAP_PAGE_BYTES);
+  assert.deepEqual(parts.map((p) => p.length), [256 * SWAP_PAGE_BYTES, 44 * SWAP_PAGE_BYTES]);
+  assert.deepEqual(concat(parts), concat(pages));
+  region.discard(10 * SWAP_PAGE_BYTES, 2 * SWAP_PAGE_BYTES);
+  const holed = region.read(8 * SWAP_PAGE_BYTES, 6 * SWAP_PAGE_BYTES);
+  assert.deepEqual(holed.map((p) => p.length / SWAP_PAGE_BYTES), [2, 1, 1, 2]);
+  assert.deepEqual(
+    concat(holed),
+    concat([page(8), page(9), new Uint8Array(8192), page(12), page(13)]),
+  );
+  region.clear();
+});
+
+Deno.test("swap region rewrites pages in place across runs of slots that are not consecutive", () => {
+  using pool = MemoryPool.onHeap(4 * MiB);
+  const region = new SwapRegion(new SwapPageStore(pool), { id: 1, sizeBytes: 64 * MiB });
+  region.write(4 * SWAP_PAGE_BYTES, page(1)); // slot 0
+  region.write(0, page(2)); // slot 1
+  region.write(0, concat([page(3), page(4), page(5), page(6), page(7)])); // pages 0..4
+  assert.deepEqual(
+    concat(region.read(0, 5 * SWAP_PAGE_BYTES)),
+    concat([page(3), page(4), page(5), page(6), page(7)]),
+  );
+  assert.equal(region.storedPages, 5);
+  region.clear();
+});

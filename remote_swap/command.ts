@@ -11,7 +11,7 @@ import { readTokenFile } from "../common/token_file.ts";
 import { parseHostPort } from "../memserver/client/transport.ts";
 import { DEFAULT_RETRY } from "./backend.ts";
 import { runSwapDaemon } from "./daemon.ts";
-import { removeRemoteSwap } from "./down.ts";
+import { type DeviceSelector, removeRemoteSwap } from "./down.ts";
 import { DEVICE_ID_PATTERN, stateRoot } from "./state_dir.ts";
 import { listDevices } from "./status.ts";
 import { DEFAULT_SWAP_PRIORITY, RemoteSwapRefused, startRemoteSwap } from "./up.ts";
@@ -140,16 +140,26 @@ export function remoteSwapCommand() {
     .description("Remove a remote swap device (swapoff, loop detach, unmount, daemon exit)")
     .argument("[device]", "the loop device, e.g. /dev/loop3")
     .option("--all", "remove every remote swap device")
+    .option(
+      "--label <label>",
+      "remove the devices started with this label (an agent's state directory)",
+    )
     .option("--json", 'print exactly one JSON document: {"removed":[...]}')
     .action(async (device, options) => {
-      if ((device === undefined) === (options.all !== true)) {
-        console.error("spirit remote-swap down: name one DEVICE or --all");
+      const named = [device !== undefined, options.all === true, options.label !== undefined];
+      if (named.filter(Boolean).length !== 1) {
+        console.error("spirit remote-swap down: name one DEVICE, --all or --label LABEL");
         Deno.exit(2);
       }
       if (Deno.uid() !== 0) refuse("down", "removing a swap device needs root");
+      const which: DeviceSelector = options.all === true
+        ? "all"
+        : options.label !== undefined
+        ? { label: options.label }
+        : { device: device ?? "" };
       let removed;
       try {
-        removed = await removeRemoteSwap(stateRoot(), options.all === true ? "all" : device ?? "");
+        removed = await removeRemoteSwap(stateRoot(), which);
       } catch (error) {
         refuse("down", (error as Error).message);
       }
@@ -159,9 +169,11 @@ export function remoteSwapCommand() {
       }
       if (removed.length === 0) {
         console.log(
-          options.all === true
+          which === "all"
             ? "No remote swap devices to remove."
-            : `No remote swap device ${device} (already removed).`,
+            : "label" in which
+            ? `No remote swap device labelled ${which.label} (already removed).`
+            : `No remote swap device ${which.device} (already removed).`,
         );
       }
       for (const r of removed) {

@@ -89,7 +89,8 @@ export async function removeDevice(root: string, id: string): Promise<RemovedDev
   return { id, device, removed };
 }
 
-function isEngine(pid: number, mountpoint: string): boolean {
+/** True when process `pid` is the C swap engine serving `mountpoint`. */
+export function isEngine(pid: number, mountpoint: string): boolean {
   const commandLine = processCommandLine(pid) ?? "";
   return commandLine.includes("swap_engine") && commandLine.includes(mountpoint);
 }
@@ -99,19 +100,22 @@ function isDaemon(pid: number, id: string): boolean {
   return commandLine.includes("remote-swap daemon") && commandLine.includes(id);
 }
 
-/**
- * Removes the device whose loop device is `device` (e.g. /dev/loop3), or every device with
- * "all". Returns what was removed (empty when nothing matched: already removed).
- */
+/** Which devices to remove: one loop device (e.g. /dev/loop3), those of a label, or all. */
+export type DeviceSelector = { device: string } | { label: string } | "all";
+
+/** Removes the devices `which` selects. Returns what was removed (empty: already removed). */
 export async function removeRemoteSwap(
   root: string,
-  device: string | "all",
+  which: DeviceSelector,
 ): Promise<RemovedDevice[]> {
   const removed: RemovedDevice[] = [];
   for (const id of await listDeviceIds(root)) {
-    if (device !== "all") {
+    if (which !== "all") {
       const record = await readRecord(devicePaths(root, id));
-      if (record?.device !== device) continue;
+      const selected = "device" in which
+        ? record?.device === which.device
+        : record?.label === which.label;
+      if (!selected) continue;
     }
     const result = await removeDevice(root, id);
     if (result !== null) removed.push(result);

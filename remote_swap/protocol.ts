@@ -142,7 +142,10 @@ export type ControlRequest =
 export interface RemovedDevice {
   id: string;
   device: string | null;
-  /** Steps done, in order ("swapoff", "loop-detach", "unmount", "daemon-exit", "state"). */
+  /**
+   * Steps done, in order: "swapoff", "loop-detach", "unmount", "engine-stop" (or "engine-kill"),
+   * "state", "daemon-exit"; a removal without a live daemon lists "daemon-kill", "fuse-abort".
+   */
   removed: string[];
 }
 

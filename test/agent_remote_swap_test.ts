@@ -130,8 +130,26 @@ systemTest(
     }),
 );
 
+/** Waits until `events` holds one that `match` accepts (an observable signal, no fixed sleep). */
+async function eventMatching(
+  events: AgentEvent[],
+  match: (event: AgentEvent) => boolean,
+  what: string,
+): Promise<AgentEvent> {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const found = events.find(match);
+    if (found !== undefined) return found;
+    assert.ok(performance.now() < deadline, `no ${what} event: ${JSON.stringify(events)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const remoteSwapChange = (change: string) => (e: AgentEvent) =>
+  e.event === "remote-swap" && e.change === change;
+
 systemTest(
-  "agent: the death of the remote swap daemon is a warning event; remote-swap-down still removes the device",
+  "agent: the death of the remote swap daemon is a remote-swap event; remote-swap-down still removes the device",
   REMOTE_SWAP_PREREQS,
   () =>
     withAgentAndSwap(async ({ fixture, request, events }) => {
@@ -143,20 +161,13 @@ systemTest(
         priority: -1, // lowest: other tests' programs swap elsewhere
       }) as DeviceStatus;
       Deno.kill(status.pid, "SIGKILL");
-      const deadline = performance.now() + 10_000;
-      let warning: AgentEvent | undefined;
-      while (warning === undefined) {
-        warning = events.find((e) =>
-          e.event === "warning" && e.source === "remote-swap" &&
-          /exited unexpectedly/.test(e.message)
-        );
-        assert.ok(performance.now() < deadline, "no warning about the dead daemon");
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      const event = await eventMatching(events, remoteSwapChange("daemon-exited"), "daemon-exited");
+      assert.equal(event.event === "remote-swap" ? event.device : null, status.device);
       assert.match(
-        warning.event === "warning" ? warning.message : "",
+        event.event === "remote-swap" ? event.message : "",
         new RegExp(
-          `remote swap ${status.device}: its daemon \\(pid ${status.pid}\\) exited unexpectedly`,
+          `its daemon \\(pid ${status.pid}\\) exited unexpectedly; the data path ` +
+            `\\(pid ${status.enginePid}\\) serves on`,
         ),
       );
       const down = await request({ op: "remote-swap-down" }) as { removed: { removed: string[] } };
@@ -164,5 +175,74 @@ systemTest(
       assert.ok(down.removed.removed.includes("state"));
       const swaps = await Deno.readTextFile("/proc/swaps");
       assert.ok(!swaps.includes(`${status.device} `), "swap off");
+      assert.ok(
+        !events.some(remoteSwapChange("engine-exited")),
+        "the engine was not reported dead",
+      );
     }),
 );
+
+systemTest(
+  "agent: a dead remote swap data path is reported, removed and replaced by a new device the apps follow",
+  REMOTE_SWAP_PREREQS,
+  () =>
+    withAgentAndSwap(async ({ core, fixture, request, events }) => {
+      const status = await request({
+        op: "remote-swap-up",
+        memserver: fixture.address,
+        tokenFile: fixture.tokenFile,
+        sizeBytes: 64 * MiB,
+        priority: -1,
+      }) as DeviceStatus;
+      const old = { device: status.device, mountpoint: status.mountpoint, id: status.id };
+      assert.ok(status.enginePid !== null && status.enginePid !== status.pid);
+      await request({
+        op: "launch",
+        app: {
+          appId: "sleeper",
+          enforcement: "cgroup",
+          argv: ["sleep", "600"],
+          allocation: { cacheBytes: 16 * MiB, bandwidthBytesPerSec: 1e6 },
+        },
+      });
+      Deno.kill(status.enginePid, "SIGKILL");
+      const dead = await eventMatching(events, remoteSwapChange("engine-exited"), "engine-exited");
+      assert.match(dead.event === "remote-swap" ? dead.message : "", /lost/);
+      const replaced = await eventMatching(events, remoteSwapChange("replaced"), "replaced");
+      assert.match(
+        replaced.event === "remote-swap" ? replaced.message : "",
+        new RegExp(`dead device ${old.device} removed \\(.*swapoff.*\\) and replaced by /dev/loop`),
+      );
+      const now = core.remoteSwapDevice();
+      assert.ok(now !== null, "the node has a remote swap device again");
+      assert.equal(replaced.event === "remote-swap" ? replaced.device : null, now.path);
+      const [sample] = await core.sampleAll();
+      const read = sample?.enforceable.bandwidthRead;
+      assert.match(
+        read?.enforced === true ? read.via : JSON.stringify(read),
+        new RegExp(now.majorMinor),
+        "the app is throttled on the new device",
+      );
+      // Nothing of the dead device is left.
+      assert.ok(!(await Deno.readTextFile("/proc/self/mountinfo")).includes(old.mountpoint));
+      const again = await request({ op: "remote-swap-up", ...upRequest(fixture) }) as DeviceStatus;
+      assert.notEqual(again.id, old.id);
+      assert.equal(again.state, "active");
+      const teardown = await request({ op: "teardown" }) as {
+        remoteSwap: { device: string; removed: string[] } | null;
+      };
+      assert.equal(teardown.remoteSwap?.device, now.path, "teardown reports the device it removed");
+      assert.deepEqual((teardown as unknown as { stopped: string[] }).stopped, ["sleeper"]);
+      assert.ok(teardown.remoteSwap?.removed.includes("swapoff"), JSON.stringify(teardown));
+      assert.equal(core.remoteSwapDevice(), null);
+    }),
+);
+
+function upRequest(fixture: RemoteSwapFixture) {
+  return {
+    memserver: fixture.address,
+    tokenFile: fixture.tokenFile,
+    sizeBytes: 64 * MiB,
+    priority: -1,
+  };
+}

@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  assertNothingUnder,
   assertRemoved,
   cliAsNobody,
   REMOTE_SWAP_PREREQS,
@@ -295,32 +296,6 @@ remoteSwapTest(
     await assertNothingUnder(fixture.root);
   },
 );
-
-/** Asserts no device directory, loop device, mount or swap entry under the state root. */
-async function assertNothingUnder(root: string): Promise<void> {
-  assert.deepEqual(await stateEntries(root), [], "no device directory or socket left");
-  const loops = new TextDecoder().decode(
-    (await new Deno.Command("losetup", {
-      args: ["--list", "--noheadings", "--output", "BACK-FILE"],
-      stdout: "piped",
-    }).output()).stdout,
-  );
-  assert.ok(!loops.includes(root), `a loop device is backed by a file under ${root}`);
-  assert.ok(!(await Deno.readTextFile("/proc/self/mountinfo")).includes(root), "a mount is left");
-}
-
-/** Device directories and ready sockets under the state root (the engine build is allowed). */
-async function stateEntries(root: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(root)) {
-      if (!entry.name.startsWith(".engine-")) names.push(entry.name);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return names;
-}
 
 /** `remote-swap up` for a 64 MiB device on `memserver` with `tokenFile`. */
 function upArgs(memserver: string, tokenFile: string): string[] {

@@ -56,6 +56,12 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/**
+ * How long a teardown may take on a host with a remote swap device: its swapoff reads back every
+ * page still on it (on a shared machine also other programs' pages), minutes under load.
+ */
+export const REMOTE_SWAP_TEARDOWN_TIMEOUT_MS = 15 * 60_000;
+
 /** One attached agent session. */
 export class AgentClient implements AsyncDisposable {
   readonly host: string;
@@ -234,10 +240,14 @@ export class AgentClient implements AsyncDisposable {
     );
   }
 
-  /** Stops every app and removes what the agent created; with `shutdown` the daemon exits. */
-  teardown(options: { shutdown?: boolean } = {}): Promise<TeardownResult> {
+  /**
+   * Stops every app and removes what the agent created; with `shutdown` the daemon exits.
+   * `timeoutMs` (default 60 s) bounds the wait: a remote swap device's swapoff reads back every
+   * page still on it, which can take minutes.
+   */
+  teardown(options: { shutdown?: boolean; timeoutMs?: number } = {}): Promise<TeardownResult> {
     return this.request({ op: "teardown", shutdown: options.shutdown ?? false }, {
-      timeoutMs: 60_000,
+      timeoutMs: options.timeoutMs ?? 60_000,
     });
   }
 

@@ -185,11 +185,15 @@ export function downCommand() {
         const say = (line: string) => console.log(`${host.host}: ${line}`);
         for (const app of host.apps) say(`stopped app ${app}`);
         for (const cgroup of host.cgroups) say(`removed cgroup ${cgroup}`);
+        for (const swap of host.remoteSwap) {
+          say(`removed remote swap ${swap.device ?? swap.id} (${swap.removed.join(", ")})`);
+        }
         for (const process of host.processes) say(`stopped process ${process}`);
         for (const dir of host.directories) say(`removed directory ${dir}`);
         for (const error of host.errors) console.error(`${host.host}: error: ${error}`);
         failed ||= host.errors.length > 0;
-        const removed = host.apps.length + host.processes.length + host.directories.length;
+        const removed = host.apps.length + host.remoteSwap.length + host.processes.length +
+          host.directories.length;
         if (removed === 0 && host.errors.length === 0) say("nothing to clean up");
       }
       Deno.exit(failed ? 1 : 0);

@@ -1,17 +1,21 @@
 /**
  * `spirit down`: idempotent cleanup of what runs left on their hosts (after a crash of the
  * controller, for example), for exactly the runs given (see run_records.ts for how they are
- * found): on each host, the agent's teardown (apps and their cgroups), then every process whose
- * command line names the run's host directory, then that directory. Reports what it removed.
+ * found): on each host, the agent's teardown (apps and their cgroups, then the node's remote
+ * swap device), then any remote swap device the run's agent started that is still there (the
+ * agent is gone, or failed: removed directly from the device state, by its label), then every
+ * process whose command line names the run's host directory, then that directory. Reports what
+ * it removed.
  * @module
  */
 import type { AppStatus } from "../../agent/protocol.ts";
+import type { RemovedDevice } from "../../remote_swap/protocol.ts";
 import { closeAll, connectorFor, onHosts } from "../connectors/connect.ts";
 import type { Connector } from "../connectors/types.ts";
-import { AgentClient } from "./agent_client.ts";
+import { AgentClient, REMOTE_SWAP_TEARDOWN_TIMEOUT_MS } from "./agent_client.ts";
 import { deployRuntime } from "./deploy.ts";
 import type { RecordedHost, RecordedRun } from "./run_records.ts";
-import { localRuntime } from "./runtime.ts";
+import { localRuntime, type SpiritRuntime } from "./runtime.ts";
 
 export { RUN_INFO_FILE, type RunInfo } from "./run_info.ts";
 
@@ -22,6 +26,8 @@ export interface HostCleanup {
   apps: string[];
   /** Cgroups removed with those apps, as `<controller>:<path>`. */
   cgroups: string[];
+  /** Remote swap devices removed, each with the steps done (swapoff, loop-detach, ...). */
+  remoteSwap: RemovedDevice[];
   /** Processes stopped, as `<pid> <command line>`. */
   processes: string[];
   /** Run directories removed. */
@@ -56,13 +62,16 @@ async function survey(
   return { existing, processes };
 }
 
-/** Tears down the agent of one run on a compute host; returns its apps and their cgroups. */
+/**
+ * Tears down the agent of one run on a compute host; returns its apps (with their cgroups) and
+ * the remote swap device it removed.
+ */
 async function teardownAgent(
   connector: Connector,
-  host: RecordedHost,
-  stateDir: string,
-): Promise<{ apps: AppStatus[] }> {
-  const runtime = host.ssh === null ? localRuntime() : await deployRuntime(connector);
+  runtime: SpiritRuntime,
+  options: { stateDir: string; remoteSwap: boolean },
+): Promise<{ apps: AppStatus[]; remoteSwap: RemovedDevice | null }> {
+  const { stateDir } = options;
   const process = await connector.spawn(
     runtime.command(["agent", "--state-dir", stateDir, "--no-autostart"]),
   );
@@ -78,11 +87,36 @@ async function teardownAgent(
   }
   try {
     const apps = agent.attached.apps;
-    await agent.teardown({ shutdown: true });
-    return { apps };
+    const result = await agent.teardown({
+      shutdown: true,
+      ...(options.remoteSwap ? { timeoutMs: REMOTE_SWAP_TEARDOWN_TIMEOUT_MS } : {}),
+    });
+    return { apps, remoteSwap: result.remoteSwap ?? null };
   } finally {
     await agent.close();
   }
+}
+
+/**
+ * Removes the remote swap devices the agent with state directory `label` started, straight from
+ * the device state on the host (`spirit remote-swap down --label`): those its own teardown did
+ * not remove because it is gone or failed. None when there are none left.
+ */
+async function removeLabelledSwap(
+  connector: Connector,
+  runtime: SpiritRuntime,
+  label: string,
+): Promise<RemovedDevice[]> {
+  const result = await connector.exec(
+    runtime.command(["remote-swap", "down", "--label", label, "--json"]),
+  );
+  const document = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "") as {
+    removed?: RemovedDevice[];
+  };
+  if (!Array.isArray(document.removed)) {
+    throw new Error(`remote-swap down --label answered ${result.stdout.trim().slice(-300)}`);
+  }
+  return document.removed;
 }
 
 /** Stops `pids` (SIGTERM, then SIGKILL after TERM_GRACE_MS); waits until they are gone. */
@@ -117,6 +151,7 @@ async function downOnMachine(connector: Connector, machine: Machine): Promise<Ho
     host: connector.host,
     apps: [],
     cgroups: [],
+    remoteSwap: [],
     processes: [],
     directories: [],
     errors: [],
@@ -128,22 +163,43 @@ async function downOnMachine(connector: Connector, machine: Machine): Promise<Ho
     const run = byDir.get(dir);
     if (run === undefined) continue;
     for (const host of machine.hosts.filter((h) => h.role === "compute")) {
-      if (!run.hosts.some((h) => h.name === host.name)) continue;
+      const recorded = run.hosts.find((h) => h.name === host.name);
+      if (recorded === undefined) continue;
       const stateDir = `${dir}/agent-${host.name}`;
       const present = await connector.exec(["test", "-d", stateDir], { check: false });
       if (present.code !== 0) continue;
+      const fail = (what: string, error: unknown) =>
+        cleanup.errors.push(
+          `${what} ${host.name} of run ${run.info.runId}: ${(error as Error).message}`,
+        );
+      let runtime: SpiritRuntime;
       try {
-        const { apps } = await teardownAgent(connector, host, stateDir);
+        runtime = host.ssh === null ? localRuntime() : await deployRuntime(connector);
+      } catch (error) {
+        fail("runtime for", error);
+        continue;
+      }
+      try {
+        const { apps, remoteSwap } = await teardownAgent(connector, runtime, {
+          stateDir,
+          remoteSwap: recorded.remoteSwap,
+        });
         for (const app of apps) {
           cleanup.apps.push(`${run.info.runId}: ${app.appId}`);
           for (const [controller, path] of Object.entries(app.cgroups)) {
             cleanup.cgroups.push(`${controller}:${path}`);
           }
         }
+        if (remoteSwap !== null) cleanup.remoteSwap.push(remoteSwap);
       } catch (error) {
-        cleanup.errors.push(
-          `agent ${host.name} of run ${run.info.runId}: ${(error as Error).message}`,
-        );
+        fail("agent", error);
+      }
+      // Before the processes below: their sweep would kill the swap engine serving swapped pages.
+      if (!recorded.remoteSwap) continue;
+      try {
+        cleanup.remoteSwap.push(...await removeLabelledSwap(connector, runtime, stateDir));
+      } catch (error) {
+        fail("remote swap of", error);
       }
     }
   }
@@ -196,6 +252,7 @@ export async function down(runs: readonly RecordedRun[]): Promise<HostCleanup[]>
         host: o.host,
         apps: [],
         cgroups: [],
+        remoteSwap: [],
         processes: [],
         directories: [],
         errors: [o.error instanceof Error ? o.error.message : String(o.error)],

@@ -5,6 +5,7 @@
  */
 import type { AgentEvent, AppExit } from "../../agent/protocol.ts";
 import type { RunEvent } from "../results/types.ts";
+import { remoteSwapEventBody } from "./remote_swap_events.ts";
 
 /**
  * A run event as its parts emit it: the run stamps the time, unless the event brings its own
@@ -26,8 +27,8 @@ export function describeExit(exit: AppExit): string {
 }
 
 /**
- * The run event for an agent's `app-exited` or `warning` message on `host` (null for the
- * messages that are not events: samples, attachment).
+ * The run event for an agent's `app-exited`, `remote-swap` or `warning` message on `host` (null
+ * for the messages that are not events: samples, attachment).
  */
 export function agentEventBody(host: string, event: AgentEvent): RunEventBody | null {
   switch (event.event) {
@@ -47,6 +48,8 @@ export function agentEventBody(host: string, event: AgentEvent): RunEventBody | 
           message: `app exited by itself (${describeExit(event.exit)})`,
           details: { exit: event.exit },
         };
+    case "remote-swap":
+      return remoteSwapEventBody(host, event);
     case "warning":
       return {
         kind: "warning",

@@ -16,6 +16,8 @@ export interface RecordedHost {
   name: string;
   role: "compute" | "memory";
   ssh: SshTarget | null;
+  /** A compute host whose playbook gave it a remote swap device (`remoteSwap`). */
+  remoteSwap: boolean;
 }
 
 /** One run to clean up, read from its run directory. */
@@ -48,6 +50,7 @@ const recordedPlaybook = z.object({
       name: z.string().min(1),
       role: z.enum(["compute", "memory"]),
       ssh: recordedSsh.nullable(),
+      remoteSwap: z.unknown().optional(),
     }),
   ),
 });
@@ -90,7 +93,9 @@ export async function readRun(runDir: string): Promise<RecordedRun> {
     if (host.name !== key) {
       throw new RunRecordError(`${playbookPath}: hosts.${key}.name is "${host.name}"`);
     }
-    return { name: host.name, role: host.role, ssh: host.ssh };
+    const remoteSwap = host.role === "compute" && host.remoteSwap !== undefined &&
+      host.remoteSwap !== null;
+    return { name: host.name, role: host.role, ssh: host.ssh, remoteSwap };
   });
   return { runDir, info, playbook, hosts };
 }

@@ -10,13 +10,14 @@ import type { ResourceBytes } from "../auction/units.ts";
 import { closeAll } from "../connectors/connect.ts";
 import type { Connector } from "../connectors/types.ts";
 import type { Playbook } from "../playbook/types.ts";
-import type { AgentClient } from "./agent_client.ts";
+import { type AgentClient, REMOTE_SWAP_TEARDOWN_TIMEOUT_MS } from "./agent_client.ts";
 import { AgentSlot } from "./agent_slot.ts";
 import type { RunEdges } from "./edges.ts";
 import { agentEventBody, describeExit, type Emit, isCrash, type RunEventBody } from "./events.ts";
 import { prepareHostDir, removeHostDir, tokenFileOf } from "./host_dir.ts";
 import { newSecret } from "./ids.ts";
 import { MemserverSlot } from "./memserver_slot.ts";
+import { remoteSwapRemovedBody } from "./remote_swap_events.ts";
 import { type AppPlan, type ComputePlan, type RunPlan, withAllocation, withPort } from "./plan.ts";
 import type { SpiritRuntime } from "./runtime.ts";
 
@@ -419,14 +420,21 @@ export class RunSession {
       try {
         // A session that ended is re-attached once, so the daemon and its apps still go.
         const client = slot.client ?? await slot.attach();
-        const result = await client.teardown({ shutdown: true }) as { stopped?: string[] };
+        const swap = this.#plan.computes.find((c) => c.host === slot.host)?.remoteSwap ?? null;
+        // The memory servers stop only after this: a device's swapoff needs them to the end.
+        const result = await client.teardown({
+          shutdown: true,
+          ...(swap === null ? {} : { timeoutMs: REMOTE_SWAP_TEARDOWN_TIMEOUT_MS }),
+        });
         await this.#context.emit({
           kind: "stop",
           host: slot.host,
           message: `agent torn down (apps stopped: ${
-            result.stopped?.join(", ") || "none"
+            result.stopped.join(", ") || "none"
           }; daemon shut down)`,
         });
+        const removed = result.remoteSwap ?? null;
+        if (removed !== null) await this.#context.emit(remoteSwapRemovedBody(slot.host, removed));
       } catch (error) {
         await this.#context.emit({
           kind: "warning",

@@ -2,11 +2,12 @@
  * Building blocks of the real-program playbooks: the hosts (everything on this machine) and
  * the apps (Debian's memcached and redis-server driven by `spirit loadgen`, a bandwidth-bound
  * scan, mbw). The apps name no swap device, so they swap to the node's default: its remote
- * swap device where it has one, else every active swap device (the loop-device swap that
- * setup.ts prepares).
+ * swap device where the machine can host one (_swap.ts), else every active swap device (the
+ * loop-device swap that setup.ts prepares).
  * @module
  */
 import type { PlaybookSpec } from "../../mod.ts";
+import { realSwap } from "./_swap.ts";
 
 type HostsSpec = PlaybookSpec["hosts"];
 type AppSpec = PlaybookSpec["apps"][number];
@@ -27,14 +28,28 @@ export function freeLoopbackPort(): number {
   return port;
 }
 
+/** Size of the remote swap device, and the memory server's capacity that holds its pages. */
+const REMOTE_SWAP_SIZE = "2GiB";
+
 /**
- * This machine as one compute node sharing `cache` and `bandwidth`, and a memory node (which
- * command apps do not use: they swap to the compute node's swap device).
+ * This machine as one compute node sharing `cache` and `bandwidth`, and a memory node. Where the
+ * machine can host it (see _swap.ts, `SPIRIT_REAL_SWAP`), the node has spirit's remote swap
+ * device, its pages on the memory node's server, above every other swap device (priority
+ * 32767); otherwise the apps swap to the node's own swap devices (setup.ts's loop swap).
  */
 export function realHosts(node: { cache: string; bandwidth: string }): HostsSpec {
+  const remote = realSwap().kind === "remote";
   return {
-    mem: { role: "memory", memserver: { capacity: "16MiB", transport: "tcp", port: 0 } },
-    node: { role: "compute", memoryNode: "mem", ...node },
+    mem: {
+      role: "memory",
+      memserver: { capacity: remote ? REMOTE_SWAP_SIZE : "16MiB", transport: "tcp", port: 0 },
+    },
+    node: {
+      role: "compute",
+      memoryNode: "mem",
+      ...node,
+      ...(remote ? { remoteSwap: { size: REMOTE_SWAP_SIZE, priority: 32767 } } : {}),
+    },
   };
 }
 

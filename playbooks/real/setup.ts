@@ -11,13 +11,15 @@
  * stand-in for remote memory: by default it goes through the page cache, so swap traffic runs
  * at memory speed and the cgroup throttles (the allocations) bound it, as a fast remote memory
  * would; `--direct-io` sends it to the disk instead (on this machine's virtual disk, 4 KiB
- * random reads with direct I/O ran at about 2.3 MB/s, below any useful allocation). Where the
- * compute node has spirit's remote swap device, the apps use that instead (the node's
- * default). `down` removes the swap and the files; installed packages stay.
+ * random reads with direct I/O ran at about 2.3 MB/s, below any useful allocation). The loop
+ * swap is only the fallback: where this machine can host spirit's remote swap device (_swap.ts;
+ * `SPIRIT_REAL_SWAP=remote|loop|auto`), the playbooks run on it and `up` prepares no loop swap.
+ * `down` removes the swap and the files; installed packages stay.
  * @module
  */
 import { parseSizeBytes } from "../../common/units.ts";
 import { REAL_APPS_DIR, SCAN_PROGRAM } from "./_apps.ts";
+import { onPath, REAL_SWAP_ENV, realSwap } from "./_swap.ts";
 
 const SWAP_FILE = `${REAL_APPS_DIR}/swap.img`;
 const SCAN_SOURCE = new URL("./scan.c", import.meta.url).pathname;
@@ -44,17 +46,6 @@ async function run(program: string, args: string[], options: { check?: boolean }
     throw new Error(`${program} ${args.join(" ")} failed (exit ${output.code}): ${stderr}`);
   }
   return { ok: output.success, stdout };
-}
-
-function onPath(program: string): boolean {
-  return (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").some((dir) => {
-    try {
-      return Deno.statSync(`${dir}/${program}`).isFile;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return false;
-      throw error;
-    }
-  });
 }
 
 async function installMissing(): Promise<string[]> {
@@ -173,6 +164,12 @@ async function main(args: string[]): Promise<number> {
       }`,
     );
     console.log(`scan: ${(await mtimeMs(SCAN_PROGRAM)) === null ? "not built" : SCAN_PROGRAM}`);
+    const swap = realSwap();
+    console.log(
+      `playbooks swap to: ${
+        swap.kind === "remote" ? "spirit's remote swap device" : `the loop swap (${swap.why})`
+      }`,
+    );
     console.log(
       `swap: ${
         devices.map((d) => `${d} (${active.includes(d) ? "active" : "inactive"})`).join(", ") ||
@@ -183,16 +180,25 @@ async function main(args: string[]): Promise<number> {
   }
   const installed = await installMissing();
   const rebuilt = await buildScan();
-  const device = await swapUp(parseSizeBytes(sizeText), { directIo });
   console.log(
     `packages: ${installed.length === 0 ? "all present" : `installed ${installed.join(" ")}`}`,
   );
   console.log(`scan: ${SCAN_PROGRAM}${rebuilt ? " (built)" : ""}`);
-  console.log(
-    `swap: ${device} on ${SWAP_FILE} (${sizeText}, priority ${SWAP_PRIORITY}, ${
-      directIo ? "direct I/O" : "through the page cache"
-    })`,
-  );
+  // The loop swap is the fallback: the playbooks run on spirit's remote swap device where they can.
+  const swap = realSwap();
+  if (swap.kind === "remote") {
+    console.log(
+      "swap: the playbooks run on spirit's remote swap device (up for each run); no loop swap " +
+        `prepared (${REAL_SWAP_ENV}=loop chooses the loop swap)`,
+    );
+  } else {
+    const device = await swapUp(parseSizeBytes(sizeText), { directIo });
+    console.log(
+      `swap: ${device} on ${SWAP_FILE} (${sizeText}, priority ${SWAP_PRIORITY}, ${
+        directIo ? "direct I/O" : "through the page cache"
+      }; ${swap.why})`,
+    );
+  }
   if (await zswapEnabled()) {
     console.warn(
       "warning: zswap is enabled: swapped pages are compressed in local RAM and bypass the swap " +

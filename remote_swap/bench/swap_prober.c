@@ -6,7 +6,10 @@
  *   random: read RANDOM_PAGES distinct random pages, timing each access that finds its page
  *           swapped out (mincore), at queue depth 1 (4 KiB fault latency, random swap-in).
  * Swapped bytes come from mincore(): pages not resident when a phase starts (seq, random) or
- * when it ends (fill). Prints one JSON object on stdout. Exit 3 when a page reads back wrong.
+ * when it ends (fill). The CPU time of each phase (user + system, getrusage) is the cost of the
+ * faults in the program itself: page-fault handling, reclaim at the cgroup limit, and waiting
+ * for the device is not in it. Prints one JSON object on stdout. Exit 3 when a page reads back
+ * wrong.
  * Usage: swap_prober SIZE_MIB RANDOM_PAGES SEED
  */
 #define _GNU_SOURCE
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define PAGE 4096UL
@@ -23,6 +27,14 @@ static double now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* CPU time of this process so far (user + system), microseconds. */
+static double cpu_us(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + usage.ru_utime.tv_usec +
+         usage.ru_stime.tv_usec;
 }
 
 static uint64_t word(uint64_t page, uint64_t i, uint64_t seed) {
@@ -74,19 +86,20 @@ int main(int argc, char **argv) {
   }
   madvise(memory, pages * PAGE, MADV_NOHUGEPAGE);
 
-  double start = now_us();
+  double start = now_us(), cpu = cpu_us();
   for (uint64_t p = 0; p < pages; p++) {
     uint64_t *words = (uint64_t *)(memory + p * PAGE);
     for (uint64_t i = 0; i < PAGE / 8; i++) words[i] = word(p, i, seed);
   }
-  double fill_us = now_us() - start;
+  double fill_us = now_us() - start, fill_cpu_us = cpu_us() - cpu;
   size_t fill_out = swapped_pages(memory, pages, vec);
 
   size_t seq_out = swapped_pages(memory, pages, vec);
   long bad = 0;
   start = now_us();
+  cpu = cpu_us();
   for (uint64_t p = 0; p < pages; p++) bad += !check(memory, p, seed);
-  double seq_us = now_us() - start;
+  double seq_us = now_us() - start, seq_cpu_us = cpu_us() - cpu;
 
   /* A random permutation prefix: distinct pages. */
   srand48((long)seed);
@@ -100,6 +113,7 @@ int main(int argc, char **argv) {
   size_t faults = 0;
   size_t random_out = swapped_pages(memory, pages, vec);
   start = now_us();
+  cpu = cpu_us();
   for (size_t i = 0; i < random_pages; i++) {
     uint64_t page = order[i];
     unsigned char resident = 0;
@@ -109,7 +123,7 @@ int main(int argc, char **argv) {
     double t1 = now_us();
     if ((resident & 1) == 0) latency[faults++] = t1 - t0;
   }
-  double random_us = now_us() - start;
+  double random_us = now_us() - start, random_cpu_us = cpu_us() - cpu;
   qsort(latency, faults, sizeof(double), compare);
   double p50 = faults ? latency[faults / 2] : 0;
   double p99 = faults ? latency[(size_t)((double)(faults - 1) * 0.99)] : 0;
@@ -117,8 +131,9 @@ int main(int argc, char **argv) {
   printf(
       "{\"pages\":%zu,\"fillUs\":%.0f,\"fillSwappedPages\":%zu,\"seqUs\":%.0f,"
       "\"seqSwappedPages\":%zu,\"randomPages\":%zu,\"randomUs\":%.0f,\"randomSwappedPages\":%zu,"
-      "\"randomFaults\":%zu,\"faultP50Us\":%.1f,\"faultP99Us\":%.1f,\"badPages\":%ld}\n",
+      "\"randomFaults\":%zu,\"faultP50Us\":%.1f,\"faultP99Us\":%.1f,\"badPages\":%ld,"
+      "\"fillCpuUs\":%.0f,\"seqCpuUs\":%.0f,\"randomCpuUs\":%.0f}\n",
       pages, fill_us, fill_out, seq_us, seq_out, random_pages, random_us, random_out, faults, p50,
-      p99, bad);
+      p99, bad, fill_cpu_us, seq_cpu_us, random_cpu_us);
   return bad == 0 ? 0 : 3;
 }
