@@ -249,10 +249,21 @@ function fitOnce(
       // down, so the cap is a high quantile of what it reached, not the median.
       maxOpsPerSec = quantile(free.map((p) => p.ops), CAP_QUANTILE);
     }
+  } else if (free.length >= 2) {
+    // Unconstrained at one miss rate only (one cache size, or a curve flat over the sizes
+    // seen): the throughput there is known, how it splits between local work and misses is
+    // not. The model goes through what was seen there, and assumes half of an op's time goes
+    // to its misses (the cap without misses twice that), so it still expects a gain from
+    // fewer misses: taking the throughput seen as the cap would deny any.
+    const typical = median(free.map((p) => p.ops));
+    const missRate = median(free.map((p) => p.m));
+    maxOpsPerSec = missRate > 0 ? UNSEEN_CAP_FACTOR * typical : typical;
+    latencyRatio = missRate > 0 ? (UNSEEN_CAP_FACTOR - 1) / missRate : 0;
   } else {
-    // No cap seen yet (one cache size observed, or always bandwidth-bound): taking the current
-    // throughput as the cap would make the model deny any gain from more cache or bandwidth
-    // and keep the app where it is. Until the data shows a cap, assume twice the best seen.
+    // No unconstrained epoch yet (always bandwidth-bound): the bandwidth decides the
+    // throughput, and the cap is unseen. Taking the current throughput as the cap would make
+    // the model deny any gain from more bandwidth; until the data shows a cap, assume twice
+    // the best seen.
     maxOpsPerSec = UNSEEN_CAP_FACTOR * Math.max(...samples.map((s) => s.opsPerSec));
   }
 
