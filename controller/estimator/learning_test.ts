@@ -21,17 +21,10 @@ import { planExploration, type Probe } from "./explore.ts";
 import { estimateModel } from "./fit.ts";
 import { epochPrediction } from "./prediction.ts";
 import type { Estimate, EstimatorSample } from "./types.ts";
+import { UNMODIFIED_PROGRAMS } from "../../test/fixtures/unmodified_programs.ts";
 
 /** The programs' true behaviour, hidden from the estimator. */
-const KV_CURVE: Array<[number, number]> = Array.from({ length: 33 }, (_, k) => {
-  const c = k * 48;
-  return [c, 0.02 + 0.6 * Math.exp(-c / 150)];
-});
-const TRUTH: Record<string, ModelSpec> = {
-  kv: { kind: "mrc", missRatio: KV_CURVE, maxOpsPerSec: 80_000, latencyRatio: 30 },
-  scan: { kind: "mrc", missRatio: [[0, 1], [1536, 1]], maxOpsPerSec: 30_000, latencyRatio: 0.5 },
-  cpu: { kind: "constant", opsPerSec: 20_000 },
-};
+const TRUTH: Record<string, ModelSpec> = { ...UNMODIFIED_PROGRAMS };
 const IDS = Object.keys(TRUTH);
 const NODE = { id: "n", cacheMiB: 768, bandwidthMbps: 400 };
 const LIMITS = { minCacheMiB: 16, maxCacheMiB: 768, minBandwidthMbps: 2, maxBandwidthMbps: 400 };

@@ -15,22 +15,15 @@ import type { EpochRecord, RunSummary } from "../results/types.ts";
 import { policyGain } from "../run/policy_gain.ts";
 import type { SimAppSpec } from "./app_models.ts";
 import { simulatePlaybook } from "./simulate.ts";
+import { UNMODIFIED_PROGRAMS } from "../../test/fixtures/unmodified_programs.ts";
 
 const NODE = { cacheMiB: 768, bandwidthMbps: 400 };
 /** The equal split of the node among its four apps. */
 const EQUAL = { cacheMiB: NODE.cacheMiB / 4, bandwidthMbps: NODE.bandwidthMbps / 4 };
 
-/** Miss ratio of a skewed key-value store: most hits in the first few hundred MiB. */
-const KV_CURVE: Array<[number, number]> = Array.from({ length: 33 }, (_, k) => {
-  const c = k * 48;
-  return [c, 0.02 + 0.6 * Math.exp(-c / 150)];
-});
-
 /** The programs' true behaviour (hidden from the controller). */
 const TRUTH: Record<string, ModelSpec> = {
-  kv: { kind: "mrc", missRatio: KV_CURVE, maxOpsPerSec: 80_000, latencyRatio: 30 },
-  scan: { kind: "mrc", missRatio: [[0, 1], [1536, 1]], maxOpsPerSec: 30_000, latencyRatio: 0.5 },
-  cpu: { kind: "constant", opsPerSec: 20_000 },
+  ...UNMODIFIED_PROGRAMS,
   blind: {
     kind: "mrc",
     missRatio: [[0, 0.5], [384, 0.05], [1024, 0.01]],
