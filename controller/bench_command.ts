@@ -10,6 +10,7 @@ import { rdmaBenchCommand } from "../memserver/rdma_bench.ts";
 import { memserverBenchCommand } from "../workloads/bench.ts";
 import { controllerBenchCommand } from "./run/bench.ts";
 import { demoBenchCommand } from "./run/demo_bench.ts";
+import { realAppsBenchCommand } from "./run/real_apps_bench.ts";
 
 /** Builds `spirit bench` with one subcommand per benchmark target. */
 export function benchCommand() {
@@ -20,6 +21,7 @@ export function benchCommand() {
     memserverBenchCommand(),
     controllerBenchCommand(),
     demoBenchCommand(),
+    realAppsBenchCommand(),
   ];
   const bench = new Command("bench").description(
     "Run a benchmark and print its figures (targets: " + targets.map((t) => t.name()).join(", ") +

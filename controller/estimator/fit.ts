@@ -52,8 +52,8 @@ const DEFAULTS: Options = {
   bootstrapSamples: 24,
 };
 
-/** Quantile of unconstrained throughput taken as an app's cap. */
-const CAP_QUANTILE = 0.9;
+/** Quantile of unconstrained throughput taken as an app's cap where cache does not help. */
+const CAP_QUANTILE = 0.5;
 /** Cap assumed, relative to the best throughput seen, while no cap has been observed. */
 const UNSEEN_CAP_FACTOR = 2;
 /** Smallest share of an op's time spent locally, when the data cannot tell it from zero. */
@@ -245,8 +245,9 @@ function fitOnce(
       maxOpsPerSec = 1 / intercept;
       latencyRatio = slope / intercept;
     } else {
-      // More cache does not help when unconstrained: a cap. Contention only ever slows an app
-      // down, so the cap is a high quantile of what it reached, not the median.
+      // More cache does not help when unconstrained: a cap, the median of what it reached
+      // (contention from the rest of the machine slows it down at times; the model predicts
+      // what it typically does, which a high quantile would over-predict by the noise).
       maxOpsPerSec = quantile(free.map((p) => p.ops), CAP_QUANTILE);
     }
   } else if (free.length >= 2) {
@@ -267,8 +268,9 @@ function fitOnce(
     maxOpsPerSec = UNSEEN_CAP_FACTOR * Math.max(...samples.map((s) => s.opsPerSec));
   }
 
-  // A model never caps an app below throughput it was seen to reach.
-  maxOpsPerSec = Math.max(maxOpsPerSec, ...samples.map((s) => s.opsPerSec));
+  // A model whose throughput depends on misses never caps an app (its throughput without
+  // misses) below throughput it was seen to reach; a flat cap is the typical throughput.
+  if (latencyRatio > 0) maxOpsPerSec = Math.max(maxOpsPerSec, ...samples.map((s) => s.opsPerSec));
   const spec: MrcModelSpec = {
     kind: "mrc",
     missRatio,
