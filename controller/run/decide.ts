@@ -223,13 +223,19 @@ export class Decider {
     let base: Bundle[];
     let decided: Omit<NodeDecision, "probeInForce" | "probe">;
     if (ready) {
-      const last = this.#previous.get(compute.host);
       // The movement bound and warm start are relative to the policy's own last allocation,
-      // never to a probe around it.
-      const allocation = POLICIES[this.#policy](
-        market,
-        last === undefined ? {} : { previous: last, maxMoveFraction: MAX_MOVE_FRACTION },
-      );
+      // never to a probe around it; the first allocation moves from the equal split.
+      const previous = this.#previous.get(compute.host) ?? {
+        nodeId: compute.host,
+        bundles: compute.apps.map((a) => bundleOfBytes(a.equal)),
+        prices: null,
+        iterations: 0,
+        converged: true,
+      };
+      const allocation = POLICIES[this.#policy](market, {
+        previous,
+        maxMoveFraction: MAX_MOVE_FRACTION,
+      });
       this.#previous.set(compute.host, allocation);
       base = allocation.bundles;
       decided = {
