@@ -14,12 +14,15 @@
  * 3. m(c): the agent's latest miss-ratio curve (far-memory client or PEBS) when present;
  *    otherwise misses per op observed at each probed size (curve.ts), sharpened by working-set
  *    counters beyond the largest size probed.
- * 4. bytesPerMiss: the median of remote bytes / (ops * m(c)) over the samples (page size when
- *    the curve was observed, since then it is the unit of m).
+ * 4. bytesPerMiss: the median of remote bytes / (ops * m(c)) over the samples; when the curve
+ *    was observed it is its unit: the page size, or as many pages as the most an op moved
+ *    where an op moves more than one (a miss ratio is at most 1).
  * 5. max and L from samples that were not bandwidth-bound (traffic below `boundFraction` of the
- *    allocation): 1/ops = 1/max + (L/max) m is a line in m, fitted by Theil-Sen. With one cache
- *    size only, L = 0 and max = median throughput; with only bandwidth-bound samples, max is
- *    twice the best throughput seen (optimistic, so the market tries more bandwidth).
+ *    allocation): 1/ops = 1/max + (L/max) m is a line in m, fitted by Theil-Sen. At one miss
+ *    rate only, the model goes through the median throughput seen there, with half of an op's
+ *    time taken as misses (max twice that); with only bandwidth-bound samples, max is twice the
+ *    best throughput seen (optimistic, so the market tries more bandwidth); where cache does
+ *    not help, max is the median throughput and L = 0.
  * 6. Outliers: samples whose log throughput is more than `outlierThreshold` MADs from the
  *    first fit's prediction are dropped and the fit repeated.
  * 7. Uncertainty (uncertainty.ts): residual spread, a seeded bootstrap of steps 3-5, and the
@@ -213,7 +216,7 @@ function fitOnce(
   const observed = agentMrc === undefined ? observedCurve(samples, o.pageBytes) : null;
   const calibrated = observed === null
     ? calibrateCurve(normaliseCurve(agentMrc ?? []), samples, o)
-    : { curve: observed.curve, bytesPerMiss: o.pageBytes };
+    : { curve: observed.curve, bytesPerMiss: observed.bytesPerMiss };
   const missRatio = calibrated.curve;
   const bytesPerMiss = calibrated.bytesPerMiss;
   const cache = missRatio.map(([c]) => c);

@@ -201,3 +201,29 @@ Deno.test("estimateModel's uncertainty shrinks with more samples and is determin
   assert.ok(many.uncertainty.bootstrapSpread < few.uncertainty.bootstrapSpread);
   assert.deepEqual(estimateModel(trace({ epochs: 30, seed: 11 })), many);
 });
+
+Deno.test("estimateModel models a program whose op moves many pages as bandwidth-bound", () => {
+  // A scan: every op sweeps 1 MiB (256 pages) it must swap in, at whatever cache below its
+  // 256 MiB array; it runs as fast as its bandwidth lets it.
+  const samples: EstimatorSample[] = Array.from({ length: 12 }, (_, epoch) => {
+    const cacheMiB = [90, 96, 101][epoch % 3] as number;
+    const bandwidthMbps = [76, 80, 84][Math.floor(epoch / 3) % 3] as number;
+    const bytesPerSec = bandwidthMbps * BYTES_PER_SEC_PER_MBPS * 0.97;
+    return {
+      epoch,
+      cacheMiB,
+      bandwidthMbps,
+      opsPerSec: bytesPerSec / 2 ** 20,
+      remoteBytesPerSec: bytesPerSec,
+      swapInBytesPerSec: bytesPerSec,
+      trafficMeasured: true,
+    };
+  });
+  const estimate = estimateModel(samples);
+  if (estimate.status !== "model") assert.fail(JSON.stringify(estimate));
+  assert.equal(estimate.fit.bytesPerMiss, 2 ** 20);
+  const model = buildModel(estimate.spec);
+  // Twice the bandwidth, twice the throughput: about 20 MiB/s at 160 Mbps.
+  const at160 = model.opsPerSec(96, 160);
+  assert.ok(Math.abs(at160 - 160 * 125_000 / 2 ** 20) / at160 < 0.05, `${at160}`);
+});
