@@ -228,6 +228,14 @@ function fitOnce(
       ? [{ ops: s.opsPerSec, m: m[i] as number }]
       : []
   );
+  // Epochs that were bandwidth-bound reached their throughput below the cap, whatever it is:
+  // their median bounds the cap from below. The unconstrained epochs alone would not (on a
+  // shared machine, a bandwidth-hungry app falls below its allocation when the machine is
+  // busy: its unconstrained epochs are its slowest).
+  const bound = samples.flatMap((s) =>
+    s.remoteBytesPerSec >= o.boundFraction * bytesPerSecOfMbps(s.bandwidthMbps) ? [s.opsPerSec] : []
+  );
+  const capFloor = bound.length === 0 ? 0 : median(bound);
   let maxOpsPerSec: number;
   let latencyRatio = 0;
   const spread = free.length === 0
@@ -251,7 +259,7 @@ function fitOnce(
       // More cache does not help when unconstrained: a cap, the median of what it reached
       // (contention from the rest of the machine slows it down at times; the model predicts
       // what it typically does, which a high quantile would over-predict by the noise).
-      maxOpsPerSec = quantile(free.map((p) => p.ops), CAP_QUANTILE);
+      maxOpsPerSec = Math.max(quantile(free.map((p) => p.ops), CAP_QUANTILE), capFloor);
     }
   } else if (free.length >= 2) {
     // Unconstrained at one miss rate only (one cache size, or a curve flat over the sizes
@@ -259,7 +267,7 @@ function fitOnce(
     // not. The model goes through what was seen there, and assumes half of an op's time goes
     // to its misses (the cap without misses twice that), so it still expects a gain from
     // fewer misses: taking the throughput seen as the cap would deny any.
-    const typical = median(free.map((p) => p.ops));
+    const typical = Math.max(median(free.map((p) => p.ops)), capFloor);
     const missRate = median(free.map((p) => p.m));
     maxOpsPerSec = missRate > 0 ? UNSEEN_CAP_FACTOR * typical : typical;
     latencyRatio = missRate > 0 ? (UNSEEN_CAP_FACTOR - 1) / missRate : 0;
