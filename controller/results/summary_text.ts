@@ -8,13 +8,18 @@
 import { formatTable } from "../../common/table.ts";
 import type { AppSummary, RunSummary } from "./types.ts";
 
+/** Throughput for a terminal table: whole ops/s, one decimal below 100 (a scan's MiB/s). */
+export function formatOpsPerSec(value: number): string {
+  return value.toFixed(Math.abs(value) < 100 ? 1 : 0);
+}
+
 const percent = (x: number | null | undefined) =>
   x === null || x === undefined || !Number.isFinite(x) ? "-" : `${(100 * x).toFixed(1)}%`;
 
 function baselineCell(app: AppSummary): string {
   if (app.baselineOpsPerSec === null) return "-";
   const source = app.baselineSource === "model" ? " (model)" : "";
-  return `${app.baselineOpsPerSec.toFixed(0)}${source}`;
+  return `${formatOpsPerSec(app.baselineOpsPerSec)}${source}`;
 }
 
 /** What the baseline column means, in one sentence. */
@@ -42,7 +47,7 @@ export function formatSummary(summary: RunSummary): string {
     ["app", "ops/s", "cache MiB", "bandwidth Mbps", "baseline ops/s", "ratio", "model", "error"],
     summary.apps.map((a) => [
       a.name,
-      a.meanOpsPerSec === null ? "-" : a.meanOpsPerSec.toFixed(0),
+      a.meanOpsPerSec === null ? "-" : formatOpsPerSec(a.meanOpsPerSec),
       a.meanCacheMiB.toFixed(1),
       a.meanBandwidthMbps.toFixed(1),
       baselineCell(a),

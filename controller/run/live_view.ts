@@ -6,7 +6,7 @@
  */
 import { formatTable } from "../../common/table.ts";
 import type { Playbook } from "../playbook/types.ts";
-import { formatSummary } from "../results/summary_text.ts";
+import { formatOpsPerSec, formatSummary } from "../results/summary_text.ts";
 import type { EpochRecord, RunEvent, RunSummary } from "../results/types.ts";
 
 /** Receives a run's progress. */
@@ -46,10 +46,10 @@ export function renderEpoch(playbook: Playbook, record: EpochRecord): string {
       a.host,
       a.cacheMiB.toFixed(0),
       a.bandwidthMbps.toFixed(0),
-      a.opsPerSec === null ? "-" : a.opsPerSec.toFixed(0),
+      a.opsPerSec === null ? "-" : formatOpsPerSec(a.opsPerSec),
       a.predictedOpsPerSec === null
         ? "-"
-        : `${a.predictedOpsPerSec.toFixed(0)}${
+        : `${formatOpsPerSec(a.predictedOpsPerSec)}${
           a.uncertainty === undefined ? "" : ` ±${(100 * a.uncertainty).toFixed(0)}%`
         }`,
       a.model,
