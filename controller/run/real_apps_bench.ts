@@ -35,6 +35,8 @@ export interface RealAppsBenchOptions {
   durationMs?: number;
   output: string;
   log: (line: string) => void;
+  /** Aborting ends the run under way (torn down, results kept) and the bench after it. */
+  signal?: AbortSignal;
 }
 
 /** The 1-minute load average (/proc/loadavg). */
@@ -54,7 +56,10 @@ async function runOnce(
     ...(options.durationMs === undefined ? {} : { duration: `${options.durationMs}ms` }),
   });
   const before = await loadAverage();
-  const { runDir } = await runPlaybook(playbook, { output: "silent" });
+  const { runDir } = await runPlaybook(playbook, {
+    output: "silent",
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
   const after = await loadAverage();
   if (runDir === null) throw new Error(`The ${name} run under ${policy} wrote no run directory`);
   options.log(`  ${policy}: ${runDir} (load ${before.toFixed(1)} -> ${after.toFixed(1)})`);
@@ -93,7 +98,10 @@ export async function benchRealApps(options: RealAppsBenchOptions): Promise<Play
         : (["symbiosis", "static"] as const);
       options.log(`round ${i}/${options.repeat}: ${name}, ${order.join(" then ")}`);
       const runs: Partial<Record<"static" | "symbiosis", BenchRun>> = {};
-      for (const policy of order) runs[policy] = await runOnce(name, policy, options);
+      for (const policy of order) {
+        runs[policy] = await runOnce(name, policy, options);
+        if (options.signal?.aborted) throw new Error("spirit bench real-apps interrupted");
+      }
       rounds.get(name)?.push(runs as BenchRound);
     }
   }
@@ -144,13 +152,25 @@ export function realAppsBenchCommand() {
         Deno.exitCode = 1;
         return;
       }
-      const figures = await benchRealApps({
-        playbooks: options.playbooks,
-        repeat: options.repeat,
-        ...(options.duration === undefined ? {} : { durationMs: options.duration }),
-        output: options.out,
-        log: (line) => console.error(line),
-      });
+      // Ctrl-C and SIGTERM end the run under way cleanly (teardown), then the bench.
+      const controller = new AbortController();
+      const stop = () => controller.abort(new Error("interrupted"));
+      Deno.addSignalListener("SIGINT", stop);
+      Deno.addSignalListener("SIGTERM", stop);
+      let figures: PlaybookFigures[];
+      try {
+        figures = await benchRealApps({
+          playbooks: options.playbooks,
+          repeat: options.repeat,
+          ...(options.duration === undefined ? {} : { durationMs: options.duration }),
+          output: options.out,
+          log: (line) => console.error(line),
+          signal: controller.signal,
+        });
+      } finally {
+        Deno.removeSignalListener("SIGINT", stop);
+        Deno.removeSignalListener("SIGTERM", stop);
+      }
       const cpus = navigator.hardwareConcurrency;
       if (options.json) {
         console.log(JSON.stringify(
