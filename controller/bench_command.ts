@@ -11,6 +11,7 @@ import { memserverBenchCommand } from "../workloads/bench.ts";
 import { controllerBenchCommand } from "./run/bench.ts";
 import { demoBenchCommand } from "./run/demo_bench.ts";
 import { remoteSwapBenchCommand } from "./remote_swap_bench.ts";
+import { realAppsBenchCommand } from "./run/real_apps_bench.ts";
 
 /** Builds `spirit bench` with one subcommand per benchmark target. */
 export function benchCommand() {
@@ -22,6 +23,7 @@ export function benchCommand() {
     controllerBenchCommand(),
     demoBenchCommand(),
     remoteSwapBenchCommand(),
+    realAppsBenchCommand(),
   ];
   const bench = new Command("bench").description(
     "Run a benchmark and print its figures (targets: " + targets.map((t) => t.name()).join(", ") +

@@ -1,11 +1,14 @@
 /**
  * The real-program playbooks (playbooks/real/): they validate as written, and a shortened
  * two-program run (memcached + loadgen, the scan program) works end to end through
- * `runPlaybook` on a loop-device swap of its own, leaving nothing behind.
+ * `runPlaybook`, under static and under symbiosis, on a loop-device swap of its own: throttles
+ * held, traffic and throughput recorded, the node's cache and bandwidth fully allocated after
+ * warm-up, and nothing left behind.
  */
 import assert from "node:assert/strict";
 import { loadPlaybook } from "../controller/playbook/load.ts";
 import type { App, Playbook } from "../controller/playbook/types.ts";
+import type { RunSummary } from "../controller/results/types.ts";
 import { readEpochs } from "../controller/results/read.ts";
 import { runPlaybook } from "../controller/run/run.ts";
 import { SCAN_PROGRAM } from "../playbooks/real/_apps.ts";
@@ -60,53 +63,89 @@ function shortened(playbook: Playbook, options: { scan: string; output: string }
   return { ...playbook, apps, output: options.output };
 }
 
-systemTest(
-  "the two-program real playbook runs end to end: throughput, traffic and throttles for both",
-  [...AGENT_SYSTEM_REQUIRES, commandOnPath("memcached")],
-  async () => {
-    await using _swap = await LoopSwap.create(1024 * 2 ** 20);
-    // Built here: the test does not rely on setup.ts.
-    const scan = await buildCProgram(`${REAL}scan.c`, "scan");
-    const output = await Deno.makeTempDir({ prefix: "spirit-real-run-" });
-    try {
-      const playbook = shortened(
-        await loadPlaybook(`${REAL}mix2.ts`, { policy: "static", epoch: "3s", duration: "45s" }),
-        { scan: scan.path, output },
-      );
-      const result = await runPlaybook(playbook, { output: "quiet" });
-      assert.ok(result.runDir !== null);
-      const measured = (await readEpochs(result.runDir)).records.filter((r) =>
-        r.phase === "measure"
-      );
-      assert.ok(measured.length >= 3, `${measured.length} measured epochs`);
-      for (const name of ["memcached", "scan"]) {
-        const epochs = measured.flatMap((r) => r.apps.filter((a) => a.name === name));
-        assert.ok(
-          epochs.every((a) => a.enforced?.bandwidth === true),
-          `${name} not throttled: ${JSON.stringify(epochs.map((a) => a.enforced ?? null))}`,
-        );
-        const withOps = epochs.filter((a) => (a.opsPerSec ?? 0) > 0);
-        assert.ok(withOps.length >= 2, `${name}: throughput in ${withOps.length} epochs`);
-        const traffic = epochs.reduce((sum, a) => sum + a.used.remoteReadMbps, 0);
-        assert.ok(traffic > 0, `${name}: no swap-in recorded`);
-      }
-      for (const record of measured) {
-        const cache = record.apps.reduce((sum, a) => sum + a.cacheMiB, 0);
-        assert.ok(cache <= 192 + 1e-6, `epoch ${record.epoch}: ${cache} MiB allocated`);
-      }
-      const { runId } = JSON.parse(await Deno.readTextFile(`${result.runDir}/run.json`));
-      const leftovers = await new Deno.Command("pgrep", { args: ["-af", runId], stdout: "piped" })
-        .output();
-      assert.equal(new TextDecoder().decode(leftovers.stdout).trim(), "", "processes left");
-      for (const hierarchy of ["memory", "blkio"]) {
-        for (const app of ["memcached", "memcached+driver", "scan"]) {
-          const dir = `/sys/fs/cgroup/${hierarchy}/spirit/${app}`;
-          await assert.rejects(Deno.stat(dir), Deno.errors.NotFound, `${dir} left behind`);
-        }
-      }
-    } finally {
-      await scan.remove();
-      await Deno.remove(output, { recursive: true });
+/** The shortened two-program playbook run under `policy` on a loop swap of its own. */
+async function runShortened(policy: "static" | "symbiosis") {
+  await using _swap = await LoopSwap.create(1024 * 2 ** 20);
+  // Built here: the test does not rely on setup.ts.
+  const scan = await buildCProgram(`${REAL}scan.c`, "scan");
+  const output = await Deno.makeTempDir({ prefix: `spirit-real-run-${policy}-` });
+  try {
+    const playbook = shortened(
+      await loadPlaybook(`${REAL}mix2.ts`, { policy, epoch: "3s", duration: "45s" }),
+      { scan: scan.path, output },
+    );
+    const result = await runPlaybook(playbook, { output: "quiet" });
+    assert.ok(result.runDir !== null);
+    const { records } = await readEpochs(result.runDir);
+    const summary = JSON.parse(
+      await Deno.readTextFile(`${result.runDir}/summary.json`),
+    ) as RunSummary;
+    const { runId } = JSON.parse(await Deno.readTextFile(`${result.runDir}/run.json`));
+    return { records, summary, runId: runId as string };
+  } finally {
+    await scan.remove();
+    await Deno.remove(output, { recursive: true });
+  }
+}
+
+/** Throttles held, traffic and throughput recorded, the node fully allocated, nothing left. */
+async function checkRun(run: Awaited<ReturnType<typeof runShortened>>): Promise<void> {
+  const measured = run.records.filter((r) => r.phase === "measure");
+  assert.ok(measured.length >= 3, `${measured.length} measured epochs`);
+  for (const name of ["memcached", "scan"]) {
+    const epochs = measured.flatMap((r) => r.apps.filter((a) => a.name === name));
+    assert.ok(
+      epochs.every((a) => a.enforced?.bandwidth === true),
+      `${name} not throttled: ${JSON.stringify(epochs.map((a) => a.enforced ?? null))}`,
+    );
+    const withOps = epochs.filter((a) => (a.opsPerSec ?? 0) > 0);
+    assert.ok(withOps.length >= 2, `${name}: throughput in ${withOps.length} epochs`);
+    const traffic = epochs.reduce((sum, a) => sum + a.used.remoteReadMbps, 0);
+    assert.ok(traffic > 0, `${name}: no swap-in recorded`);
+  }
+  for (const record of measured) {
+    const cache = record.apps.reduce((sum, a) => sum + a.cacheMiB, 0);
+    assert.ok(cache <= 192 + 1e-6, `epoch ${record.epoch}: ${cache} MiB allocated`);
+  }
+  const allocated = run.summary.allocated;
+  assert.ok(
+    (allocated?.minCacheShare ?? 0) >= 0.99 && (allocated?.minBandwidthShare ?? 0) >= 0.99,
+    `allocated after warm-up: ${JSON.stringify(allocated)}`,
+  );
+  const leftovers = await new Deno.Command("pgrep", { args: ["-af", run.runId], stdout: "piped" })
+    .output();
+  assert.equal(new TextDecoder().decode(leftovers.stdout).trim(), "", "processes left");
+  for (const hierarchy of ["memory", "blkio"]) {
+    for (const app of ["memcached", "memcached+driver", "scan"]) {
+      const dir = `/sys/fs/cgroup/${hierarchy}/spirit/${app}`;
+      await assert.rejects(Deno.stat(dir), Deno.errors.NotFound, `${dir} left behind`);
     }
+  }
+}
+
+const REQUIRES = [...AGENT_SYSTEM_REQUIRES, commandOnPath("memcached")];
+
+systemTest(
+  "the two-program real playbook runs end to end under static: throttles, traffic, full allocation",
+  REQUIRES,
+  async () => await checkRun(await runShortened("static")),
+);
+
+systemTest(
+  "the two-program real playbook runs end to end under symbiosis: models, probes, full allocation",
+  REQUIRES,
+  async () => {
+    const run = await runShortened("symbiosis");
+    await checkRun(run);
+    const last = run.records.at(-1);
+    // Both programs' traffic was measured, so neither is left "unknown".
+    assert.ok(last?.apps.every((a) => a.model !== "unknown"), JSON.stringify(last?.apps));
+    // Exploration probed around the equal split, and predictions were recorded against it.
+    assert.ok(run.records.some((r) => r.nodes.some((n) => n.probe != null)), "no probe");
+    assert.ok(run.summary.exploration !== undefined);
+    assert.ok(
+      (run.summary.exploration?.maxExpectedLoss ?? 1) <= 0.05 + 1e-9,
+      JSON.stringify(run.summary.exploration),
+    );
   },
 );

@@ -74,7 +74,9 @@ export function normaliseCurve(
 
 /**
  * Misses per op observed at each cache size (1 MiB buckets): the limited traffic per op in
- * pages (swap-ins per op for unmodified programs). Where the kernel reports working-set
+ * pages (swap-ins per op for unmodified programs). A miss ratio is at most 1, so where an op
+ * moves more than a page (a scan whose op sweeps a MiB moves 256), a miss is counted in units
+ * of as many pages as the most an op moved (`bytesPerMiss`), and the curve in those units. Where the kernel reports working-set
  * counters, each epoch also says how many of its misses about twice the memory would have
  * removed: a refaulted page is activated when its refault distance fits the working set, so
  * `activations / refaults` of the misses at c are hits at about 2c. Those become extra points
@@ -84,12 +86,14 @@ export function normaliseCurve(
 export function observedCurve(
   samples: readonly EstimatorSample[],
   pageBytes: number,
-): { curve: Array<[number, number]>; refaultPoints: number } {
+): { curve: Array<[number, number]>; refaultPoints: number; bytesPerMiss: number } {
   const byCache = new Map<number, number[]>();
   const hints = new Map<number, number[]>();
-  for (const s of samples) {
+  const pagesPerOp = samples.map((s) => s.remoteBytesPerSec / (s.opsPerSec * pageBytes));
+  const unit = Math.max(1, ...pagesPerOp.filter(Number.isFinite));
+  for (const [i, s] of samples.entries()) {
     const c = Math.round(s.cacheMiB);
-    const miss = Math.min(1, s.remoteBytesPerSec / (s.opsPerSec * pageBytes));
+    const miss = Math.min(1, (pagesPerOp[i] as number) / unit);
     byCache.set(c, [...(byCache.get(c) ?? []), miss]);
     const refaults = s.refaultsPerSec ?? 0;
     if (refaults > 0 && s.activationsPerSec !== undefined && miss > 0) {
@@ -108,5 +112,6 @@ export function observedCurve(
   return {
     curve: points.map((p, i) => [p.c, fitted[i] as number]),
     refaultPoints: hints.size,
+    bytesPerMiss: unit * pageBytes,
   };
 }

@@ -5,7 +5,8 @@
  *
  * Each epoch that explores probes one app of a node: its cache or bandwidth goes up (taken
  * from the other apps) or down (given to them), in turn. No app may lose more than
- * `maxLossFraction` of its throughput to a probe: with a model, by the model's own prediction;
+ * `maxLossFraction` of its throughput to a probe: with a certain model, by the model's own
+ * prediction; with an uncertain one, by the larger of that and the proportional bound;
  * without one, by the proportional bound (a program's throughput falls at most in proportion
  * to the resource taken: exact for bandwidth-bound programs, conservative for concave ones;
  * cliff-shaped programs can lose more, which is why the cut is small). Node sums are unchanged
@@ -201,26 +202,49 @@ function order(
 
 type Resolved = Required<Omit<ExploreOptions, "maxWaitEpochs">>;
 
-/** The loss of an app moved from `from` to `to`: its model's, else the proportional bound. */
-function lossOf(app: ExploreApp, to: Bundle): number {
+/**
+ * The loss of an app moved from `from` to `to`: its model's once the model is certain (its
+ * uncertainty at most `threshold`) and `to` within its curve; otherwise the larger of the
+ * model's and the proportional bound (a model fitted on a few nearby sizes, or extrapolated
+ * below them, can badly misjudge a cut); without a model the proportional bound.
+ */
+function lossOf(app: ExploreApp, to: Bundle, threshold: number): number {
   const from = app.current;
-  if (app.model !== null) {
-    const before = app.model.opsPerSec(from.cacheMiB, from.bandwidthMbps);
-    if (!(before > 0)) return 0;
-    return Math.max(0, 1 - app.model.opsPerSec(to.cacheMiB, to.bandwidthMbps) / before);
-  }
   const share = (good: Probe["good"]) =>
     from[good] > 0 ? Math.max(0, 1 - to[good] / from[good]) : 0;
-  return Math.max(share("cacheMiB"), share("bandwidthMbps"));
+  const proportional = Math.max(share("cacheMiB"), share("bandwidthMbps"));
+  if (app.model === null) return proportional;
+  const before = app.model.opsPerSec(from.cacheMiB, from.bandwidthMbps);
+  const modelled = before > 0
+    ? Math.max(0, 1 - app.model.opsPerSec(to.cacheMiB, to.bandwidthMbps) / before)
+    : 0;
+  const certain = app.uncertainty !== null && need(app) <= threshold &&
+    withinCurve(app.model, to.cacheMiB);
+  return certain ? modelled : Math.max(modelled, proportional);
+}
+
+/**
+ * False when `cacheMiB` lies below the smallest size of an mrc model's curve (with REACH to
+ * spare): there the curve is extrapolated flat, which predicts no loss from any cut.
+ */
+function withinCurve(model: PerformanceModel, cacheMiB: number): boolean {
+  if (model.spec.kind !== "mrc") return true;
+  const smallest = model.spec.missRatio[0]?.[0] ?? 0;
+  return cacheMiB >= smallest * (1 - REACH);
 }
 
 /** The most of `good` app `app` can give up within the loss bound and its minimum. */
-function givable(app: ExploreApp, good: Probe["good"], maxLoss: number): number {
+function givable(
+  app: ExploreApp,
+  good: Probe["good"],
+  { maxLoss, threshold }: { maxLoss: number; threshold: number },
+): number {
   const min = good === "cacheMiB" ? app.limits.minCacheMiB : app.limits.minBandwidthMbps;
   const spare = Math.max(0, app.current[good] - min);
   if (spare <= 0) return 0;
   const fits = (amount: number) =>
-    lossOf(app, { ...app.current, [good]: app.current[good] - amount }) <= maxLoss + 1e-12;
+    lossOf(app, { ...app.current, [good]: app.current[good] - amount }, threshold) <=
+      maxLoss + 1e-12;
   if (fits(spare)) return spare;
   return lastWhere(fits, { lo: 0, hi: spare, steps: 30 });
 }
@@ -250,13 +274,12 @@ function tryProbe(
   const share = SMALLEST_PROBE + (largest - SMALLEST_PROBE) * random();
   const wanted = share * base;
   // Up: the others give (each within the loss bound); down: the app gives, the others take.
+  const bound = { maxLoss: o.maxLossFraction, threshold: o.uncertaintyThreshold };
   const counterpart = others.map((j) =>
-    direction > 0
-      ? givable(apps[j] as ExploreApp, good, o.maxLossFraction)
-      : room(apps[j] as ExploreApp, good)
+    direction > 0 ? givable(apps[j] as ExploreApp, good, bound) : room(apps[j] as ExploreApp, good)
   );
   const available = counterpart.reduce((a, b) => a + b, 0);
-  const own = direction > 0 ? room(app, good) : givable(app, good, o.maxLossFraction);
+  const own = direction > 0 ? room(app, good) : givable(app, good, bound);
   const amount = Math.min(wanted, available, own);
   if (!(amount > 1e-9 * Math.max(1, total))) return null;
   const bundles = apps.map((a) => ({ ...a.current }));
@@ -266,7 +289,7 @@ function tryProbe(
   });
   const expectedLoss: Record<string, number> = {};
   apps.forEach((a, j) => {
-    const loss = lossOf(a, bundles[j] as Bundle);
+    const loss = lossOf(a, bundles[j] as Bundle, o.uncertaintyThreshold);
     if (j === i || loss > 0) expectedLoss[a.id] = loss;
   });
   return { bundles, probe: { app: app.id, good, direction, amount, expectedLoss } };

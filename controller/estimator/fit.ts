@@ -14,12 +14,15 @@
  * 3. m(c): the agent's latest miss-ratio curve (far-memory client or PEBS) when present;
  *    otherwise misses per op observed at each probed size (curve.ts), sharpened by working-set
  *    counters beyond the largest size probed.
- * 4. bytesPerMiss: the median of remote bytes / (ops * m(c)) over the samples (page size when
- *    the curve was observed, since then it is the unit of m).
+ * 4. bytesPerMiss: the median of remote bytes / (ops * m(c)) over the samples; when the curve
+ *    was observed it is its unit: the page size, or as many pages as the most an op moved
+ *    where an op moves more than one (a miss ratio is at most 1).
  * 5. max and L from samples that were not bandwidth-bound (traffic below `boundFraction` of the
- *    allocation): 1/ops = 1/max + (L/max) m is a line in m, fitted by Theil-Sen. With one cache
- *    size only, L = 0 and max = median throughput; with only bandwidth-bound samples, max is
- *    twice the best throughput seen (optimistic, so the market tries more bandwidth).
+ *    allocation): 1/ops = 1/max + (L/max) m is a line in m, fitted by Theil-Sen. At one miss
+ *    rate only, the model goes through the median throughput seen there, with half of an op's
+ *    time taken as misses (max twice that); with only bandwidth-bound samples, max is twice the
+ *    best throughput seen (optimistic, so the market tries more bandwidth); where cache does
+ *    not help, max is the median throughput and L = 0.
  * 6. Outliers: samples whose log throughput is more than `outlierThreshold` MADs from the
  *    first fit's prediction are dropped and the fit repeated.
  * 7. Uncertainty (uncertainty.ts): residual spread, a seeded bootstrap of steps 3-5, and the
@@ -52,8 +55,8 @@ const DEFAULTS: Options = {
   bootstrapSamples: 24,
 };
 
-/** Quantile of unconstrained throughput taken as an app's cap. */
-const CAP_QUANTILE = 0.9;
+/** Quantile of unconstrained throughput taken as an app's cap where cache does not help. */
+const CAP_QUANTILE = 0.5;
 /** Cap assumed, relative to the best throughput seen, while no cap has been observed. */
 const UNSEEN_CAP_FACTOR = 2;
 /** Smallest share of an op's time spent locally, when the data cannot tell it from zero. */
@@ -213,7 +216,7 @@ function fitOnce(
   const observed = agentMrc === undefined ? observedCurve(samples, o.pageBytes) : null;
   const calibrated = observed === null
     ? calibrateCurve(normaliseCurve(agentMrc ?? []), samples, o)
-    : { curve: observed.curve, bytesPerMiss: o.pageBytes };
+    : { curve: observed.curve, bytesPerMiss: observed.bytesPerMiss };
   const missRatio = calibrated.curve;
   const bytesPerMiss = calibrated.bytesPerMiss;
   const cache = missRatio.map(([c]) => c);
@@ -225,6 +228,14 @@ function fitOnce(
       ? [{ ops: s.opsPerSec, m: m[i] as number }]
       : []
   );
+  // Epochs that were bandwidth-bound reached their throughput below the cap, whatever it is:
+  // their median bounds the cap from below. The unconstrained epochs alone would not (on a
+  // shared machine, a bandwidth-hungry app falls below its allocation when the machine is
+  // busy: its unconstrained epochs are its slowest).
+  const bound = samples.flatMap((s) =>
+    s.remoteBytesPerSec >= o.boundFraction * bytesPerSecOfMbps(s.bandwidthMbps) ? [s.opsPerSec] : []
+  );
+  const capFloor = bound.length === 0 ? 0 : median(bound);
   let maxOpsPerSec: number;
   let latencyRatio = 0;
   const spread = free.length === 0
@@ -245,19 +256,32 @@ function fitOnce(
       maxOpsPerSec = 1 / intercept;
       latencyRatio = slope / intercept;
     } else {
-      // More cache does not help when unconstrained: a cap. Contention only ever slows an app
-      // down, so the cap is a high quantile of what it reached, not the median.
-      maxOpsPerSec = quantile(free.map((p) => p.ops), CAP_QUANTILE);
+      // More cache does not help when unconstrained: a cap, the median of what it reached
+      // (contention from the rest of the machine slows it down at times; the model predicts
+      // what it typically does, which a high quantile would over-predict by the noise).
+      maxOpsPerSec = Math.max(quantile(free.map((p) => p.ops), CAP_QUANTILE), capFloor);
     }
+  } else if (free.length >= 2) {
+    // Unconstrained at one miss rate only (one cache size, or a curve flat over the sizes
+    // seen): the throughput there is known, how it splits between local work and misses is
+    // not. The model goes through what was seen there, and assumes half of an op's time goes
+    // to its misses (the cap without misses twice that), so it still expects a gain from
+    // fewer misses: taking the throughput seen as the cap would deny any.
+    const typical = Math.max(median(free.map((p) => p.ops)), capFloor);
+    const missRate = median(free.map((p) => p.m));
+    maxOpsPerSec = missRate > 0 ? UNSEEN_CAP_FACTOR * typical : typical;
+    latencyRatio = missRate > 0 ? (UNSEEN_CAP_FACTOR - 1) / missRate : 0;
   } else {
-    // No cap seen yet (one cache size observed, or always bandwidth-bound): taking the current
-    // throughput as the cap would make the model deny any gain from more cache or bandwidth
-    // and keep the app where it is. Until the data shows a cap, assume twice the best seen.
+    // No unconstrained epoch yet (always bandwidth-bound): the bandwidth decides the
+    // throughput, and the cap is unseen. Taking the current throughput as the cap would make
+    // the model deny any gain from more bandwidth; until the data shows a cap, assume twice
+    // the best seen.
     maxOpsPerSec = UNSEEN_CAP_FACTOR * Math.max(...samples.map((s) => s.opsPerSec));
   }
 
-  // A model never caps an app below throughput it was seen to reach.
-  maxOpsPerSec = Math.max(maxOpsPerSec, ...samples.map((s) => s.opsPerSec));
+  // A model whose throughput depends on misses never caps an app (its throughput without
+  // misses) below throughput it was seen to reach; a flat cap is the typical throughput.
+  if (latencyRatio > 0) maxOpsPerSec = Math.max(maxOpsPerSec, ...samples.map((s) => s.opsPerSec));
   const spec: MrcModelSpec = {
     kind: "mrc",
     missRatio,

@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import type { AppSample } from "../../agent/protocol.ts";
+import { appSample } from "../../test/fixtures/app_sample.ts";
 import { epochSample } from "./from_agent.ts";
 
 function sample(seq: number, fields: Partial<AppSample> = {}): AppSample {
-  return {
+  return appSample({
     seq,
     appId: "kv",
     timeMs: 1_000_000 + seq * 1000,
     elapsedMs: seq * 1000,
-    state: "running",
-    enforcement: "farmem",
     allocation: { cacheBytes: 256 * 2 ** 20, bandwidthBytesPerSec: 62_500_000 },
     enforceable: {
       cache: { enforced: true, via: "farmem" },
@@ -18,24 +17,12 @@ function sample(seq: number, fields: Partial<AppSample> = {}): AppSample {
     },
     opsTotal: seq * 5000,
     opsPerSec: 5000,
-    throughputSource: "farmem",
-    residentBytes: 0,
-    peakResidentBytes: null,
-    swapBytes: 0,
     swapInBytes: seq * 4_000_000,
     swapOutBytes: seq * 1_000_000,
-    swapOutEstimated: false,
     swapInBytesPerSec: 4_000_000,
     swapOutBytesPerSec: 1_000_000,
-    majorFaults: 0,
-    ioReadBytes: 0,
-    ioWriteBytes: 0,
-    cpuTimeMs: null,
-    stallMs: null,
-    pressure: { available: false, reason: "test" },
-    mrc: { available: false, reason: "test" },
     ...fields,
-  };
+  });
 }
 
 Deno.test("epochSample derives rates from counter deltas and converts units", () => {

@@ -20,6 +20,8 @@ export interface PredictionErrorSummary {
   meanAbsoluteRelativeError: number;
   /** Median absolute relative error. */
   medianAbsoluteRelativeError: number;
+  /** 90th percentile (nearest rank) of the absolute relative errors. */
+  p90AbsoluteRelativeError: number;
   /** Mean signed relative error (p - o) / o: positive means the model over-predicts. */
   meanRelativeBias: number;
 }
@@ -50,6 +52,9 @@ export function summarisePredictionErrors(
       : abs.length % 2 === 1
       ? abs[mid] as number
       : ((abs[mid - 1] as number) + (abs[mid] as number)) / 2,
+    p90AbsoluteRelativeError: abs.length === 0
+      ? Number.NaN
+      : abs[Math.min(abs.length - 1, Math.ceil(0.9 * abs.length) - 1)] as number,
     meanRelativeBias: mean(errors),
   };
 }

@@ -26,6 +26,17 @@ Deno.test("summarisePredictionErrors reports mean, median and bias", () => {
   assert.ok(Math.abs(s.meanRelativeBias - (-0.1 / 3)) < 1e-12);
 });
 
+Deno.test("summarisePredictionErrors reports the 90th percentile of absolute errors", () => {
+  const points = Array.from({ length: 20 }, (_, k) => ({
+    predictedOpsPerSec: 100 + k,
+    observedOpsPerSec: 100,
+  }));
+  // Errors 0.00 .. 0.19: the 18th of 20 (nearest rank) is 0.17.
+  const s = summarisePredictionErrors(points);
+  assert.ok(Math.abs(s.p90AbsoluteRelativeError - 0.17) < 1e-12);
+  assert.ok(Number.isNaN(summarisePredictionErrors([]).p90AbsoluteRelativeError));
+});
+
 Deno.test("PredictionLedger summarises per app and overall", () => {
   const ledger = new PredictionLedger();
   ledger.record({ epoch: 0, app: "kv", predictedOpsPerSec: 120, observedOpsPerSec: 100 });

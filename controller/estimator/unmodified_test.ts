@@ -201,3 +201,87 @@ Deno.test("estimateModel's uncertainty shrinks with more samples and is determin
   assert.ok(many.uncertainty.bootstrapSpread < few.uncertainty.bootstrapSpread);
   assert.deepEqual(estimateModel(trace({ epochs: 30, seed: 11 })), many);
 });
+
+Deno.test("estimateModel models a program whose op moves many pages as bandwidth-bound", () => {
+  // A scan: every op sweeps 1 MiB (256 pages) it must swap in, at whatever cache below its
+  // 256 MiB array; it runs as fast as its bandwidth lets it.
+  const samples: EstimatorSample[] = Array.from({ length: 12 }, (_, epoch) => {
+    const cacheMiB = [90, 96, 101][epoch % 3] as number;
+    const bandwidthMbps = [76, 80, 84][Math.floor(epoch / 3) % 3] as number;
+    const bytesPerSec = bandwidthMbps * BYTES_PER_SEC_PER_MBPS * 0.97;
+    return {
+      epoch,
+      cacheMiB,
+      bandwidthMbps,
+      opsPerSec: bytesPerSec / 2 ** 20,
+      remoteBytesPerSec: bytesPerSec,
+      swapInBytesPerSec: bytesPerSec,
+      trafficMeasured: true,
+    };
+  });
+  const estimate = estimateModel(samples);
+  if (estimate.status !== "model") assert.fail(JSON.stringify(estimate));
+  assert.equal(estimate.fit.bytesPerMiss, 2 ** 20);
+  const model = buildModel(estimate.spec);
+  // Twice the bandwidth, twice the throughput: about 20 MiB/s at 160 Mbps.
+  const at160 = model.opsPerSec(96, 160);
+  assert.ok(Math.abs(at160 - 160 * 125_000 / 2 ** 20) / at160 < 0.05, `${at160}`);
+});
+
+/**
+ * The scan's last 30 epochs in a real mix2 run under symbiosis on this shared machine (cache
+ * MiB, bandwidth Mbps, MiB/s scanned, swap-in Mbps): bandwidth-bound at about 9.5 MiB/s when the
+ * machine was quiet, well under its allocation (unconstrained, by the numbers) when it was busy.
+ */
+const REAL_SCAN: Array<[number, number, number, number]> = [
+  [86, 80, 7.7, 69],
+  [86, 80, 6.2, 50],
+  [91, 80, 3.9, 39],
+  [86, 80, 8.2, 72],
+  [86, 80, 7.3, 63],
+  [86, 80, 8.7, 64],
+  [82, 80, 5.2, 47],
+  [82, 80, 5, 46],
+  [82, 80, 9, 71],
+  [82, 80, 7.2, 61],
+  [78, 80, 6.5, 55],
+  [78, 80, 8.7, 69],
+  [78, 80, 5.5, 49],
+  [78, 80, 9.7, 79],
+  [74, 80, 9.5, 81],
+  [74, 80, 9.7, 80],
+  [74, 80, 9.5, 80],
+  [74, 80, 9.5, 80],
+  [70, 80, 9.5, 80],
+  [70, 80, 9.5, 81],
+  [70, 80, 9.5, 80],
+  [70, 80, 9.5, 79],
+  [67, 80, 9, 76],
+  [67, 80, 9.5, 80],
+  [95, 80, 8.3, 72],
+  [96, 80, 9.5, 77],
+  [69, 84, 10, 85],
+  [68, 80, 9.2, 77],
+  [70, 80, 9.1, 78],
+  [71, 80, 8.7, 75],
+];
+
+Deno.test("estimateModel keeps a bandwidth-bound program's cap above what it reached while bound", () => {
+  const samples: EstimatorSample[] = REAL_SCAN.map((
+    [cacheMiB, bandwidthMbps, opsPerSec, mbps],
+    epoch,
+  ) => ({
+    epoch,
+    cacheMiB,
+    bandwidthMbps,
+    opsPerSec,
+    remoteBytesPerSec: mbps * BYTES_PER_SEC_PER_MBPS,
+    swapInBytesPerSec: mbps * BYTES_PER_SEC_PER_MBPS,
+    trafficMeasured: true,
+  }));
+  const estimate = estimateModel(samples);
+  if (estimate.status !== "model") assert.fail(JSON.stringify(estimate));
+  // Its unconstrained (busy) epochs alone would cap it at about 7 MiB/s.
+  const predicted = buildModel(estimate.spec).opsPerSec(71, 80);
+  assert.ok(Math.abs(predicted - 9.5) / 9.5 < 0.05, `predicted ${predicted} MiB/s at 80 Mbps`);
+});

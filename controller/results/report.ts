@@ -4,6 +4,7 @@
  * code.
  * @module
  */
+import { baselineNote } from "./summary_text.ts";
 import type { ChartLibrary } from "./chart_libraries.ts";
 import {
   chartContainer,
@@ -59,6 +60,15 @@ function eventList(events: readonly RunEvent[]): string {
   }\n</ul>`;
 }
 
+function explorationSentence(summary: RunSummary): string {
+  const e = summary.exploration;
+  if (e === undefined || e.probeEpochs === 0) return "";
+  return ` Exploration probed in ${e.probeEpochs} of ${summary.measuredEpochs} measured epochs, ` +
+    `at a predicted cost of ${pct(e.meanExpectedLoss)} of throughput on average (at most ${
+      pct(e.maxExpectedLoss)
+    } in one epoch).`;
+}
+
 /** Renders report.html. */
 export function renderReport(input: ReportInput): string {
   const { summary, records } = input;
@@ -92,6 +102,7 @@ ${
   }
 <h2>Apps</h2>
 ${summaryTable(summary)}
+<p>${escapeHtml(baselineNote(summary))}</p>
 <p>Fairness over ratios to the static baseline: Jain's index ${
     f.jainIndexOfRatios === null ? "–" : f.jainIndexOfRatios.toFixed(3)
   }, geometric mean ${
@@ -101,8 +112,12 @@ ${summaryTable(summary)}
   }. Prediction error over all apps: ${
     pct(summary.prediction.count === 0 ? null : summary.prediction.meanAbsoluteRelativeError)
   } mean, ${
+    pct(summary.prediction.count === 0 ? null : summary.prediction.medianAbsoluteRelativeError)
+  } median, ${
+    pct(summary.prediction.count === 0 ? null : summary.prediction.p90AbsoluteRelativeError)
+  } 90th percentile, ${
     pct(summary.prediction.count === 0 ? null : summary.prediction.meanRelativeBias)
-  } bias.</p>
+  } bias.${explorationSentence(summary)}</p>
 <h2>Over time</h2>
 <p class="legend">Grey band: warm-up. Dashed vertical rules: events (red fault, orange restart,
 grey gap, blue phase change, purple app exit); hover for details.</p>

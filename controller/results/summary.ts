@@ -1,12 +1,16 @@
 /**
  * summary.json from epoch records: per-app mean throughput and allocation, ratios to the
- * static (equal-split) baseline when known, Jain's index and geometric mean of those ratios,
- * and prediction error. Pure.
+ * static (equal-split) baseline when known (and where that baseline comes from: a measured
+ * static run, or the models' estimate), Jain's index and geometric mean of those ratios,
+ * prediction error (median, 90th percentile), what exploration cost, and the smallest share of
+ * each good allocated after warm-up. Pure.
  * @module
  */
 import { geometricMean, jainIndex } from "../auction/fairness.ts";
 import { summarisePredictionErrors } from "../estimator/prediction.ts";
-import type { AppSummary, EpochRecord, RunSummary } from "./types.ts";
+import { allocatedShare } from "./allocated_share.ts";
+import { explorationCost, probeEpochs } from "./exploration_cost.ts";
+import type { AppEpochRecord, AppSummary, EpochRecord, RunSummary } from "./types.ts";
 
 /** Options of {@linkcode summarise}. */
 export interface SummaryOptions {
@@ -75,8 +79,11 @@ export function summarise(records: readonly EpochRecord[], options: SummaryOptio
       baselineSource,
       ratioToBaseline: baseline !== null && meanOps !== null ? meanOps / baseline : null,
       prediction: summarisePredictionErrors(predictions),
+      ...(rows.length === 0 ? {} : { model: (rows.at(-1) as AppEpochRecord).model }),
+      exploration: explorationCost(rows),
     };
   });
+  const sources = new Set(apps.map((a) => a.baselineSource));
   const ratios = apps.map((a) => a.ratioToBaseline);
   const known = ratios.every((r): r is number => r !== null) && ratios.length > 0
     ? ratios as number[]
@@ -98,6 +105,16 @@ export function summarise(records: readonly EpochRecord[], options: SummaryOptio
       minRatio: known === null ? null : Math.min(...known),
     },
     prediction: summarisePredictionErrors(allPredictions),
+    baselineSource: sources.size === 0 || sources.has(null)
+      ? null
+      : sources.size > 1
+      ? "mixed"
+      : [...sources][0] ?? null,
+    exploration: {
+      ...explorationCost(measured.flatMap((r) => r.apps)),
+      probeEpochs: probeEpochs(measured),
+    },
+    allocated: allocatedShare(measured),
     meanAuctionMs: mean(auctionTimes),
   };
 }

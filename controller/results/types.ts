@@ -4,6 +4,8 @@
  * @module
  */
 import type { PredictionErrorSummary } from "../estimator/prediction.ts";
+import type { AllocatedShare } from "./allocated_share.ts";
+import type { ExplorationCost } from "./exploration_cost.ts";
 
 /** Version of the epochs.jsonl record layout; bumped on incompatible change. */
 export const EPOCH_RECORD_VERSION = 1;
@@ -27,7 +29,11 @@ export interface AppEpochRecord {
   down?: string;
   /** Observed throughput over the epoch; null when no sample arrived (a fault). */
   opsPerSec: number | null;
-  /** Resources actually used (averages over the epoch). */
+  /**
+   * Resources actually used over the epoch, from the samples of the running app: resident
+   * memory averaged over the samples, swap traffic and major faults as counter deltas over the
+   * epoch. All zero, with `unsampled`, when no sample of the running app arrived.
+   */
   used: {
     cacheMiB: number;
     remoteReadMbps: number;
@@ -35,8 +41,34 @@ export interface AppEpochRecord {
     /** Major page faults per second (cgroup apps), when measured. */
     majorFaultsPerSec?: number;
   };
+  /** Present (true) when no sample of the running app arrived this epoch (it was down). */
+  unsampled?: true;
   /** The model's prediction for this allocation; null while the app has no model yet. */
   predictedOpsPerSec: number | null;
+  /**
+   * The prediction against the observation: the signed relative error (predicted - observed) /
+   * observed, the band the model's uncertainty put around the prediction, and whether the
+   * observation fell in it; absent without a prediction.
+   */
+  prediction?: {
+    relativeError: number | null;
+    band: [number, number] | null;
+    withinBand: boolean | null;
+  };
+  /**
+   * The model's relative uncertainty after this epoch (FitUncertainty.relative: about the
+   * half-width of its 10-90 % band); absent without a fitted model.
+   */
+  uncertainty?: number;
+  /** Why the app has no fitted model: its traffic is not measurable, or too few epochs yet. */
+  modelReason?: string;
+  /**
+   * The policy's own allocation when an exploration probe changed what was in force (so
+   * `cacheMiB`/`bandwidthMbps` show the probe); absent otherwise.
+   */
+  policyAllocation?: { cacheMiB: number; bandwidthMbps: number };
+  /** How the exploration probe in force during this epoch concerned this app, if it did. */
+  probe?: AppProbeRecord;
   /**
    * Where the prediction came from: a fitted model kind, `unknown` (traffic not measurable: the
    * app is kept at its equal split), or the equal split while no model exists yet.
@@ -48,6 +80,31 @@ export interface AppEpochRecord {
   equalSplitPredictedOpsPerSec?: number | null;
   /** Whether the limits could be enforced (false e.g. without a swap device). */
   enforced?: { cache: boolean; bandwidth: boolean };
+}
+
+/**
+ * An exploration probe as it concerned one app: the app `probed` (its `good` moved in
+ * `direction`), or a neighbour `giving` to it or `taking` what it gave up; `amount` in MiB
+ * (cache) or Mbps (bandwidth) for this app; `expectedLoss` the share of its throughput its model
+ * (or the proportional bound, without a model) predicted it would lose.
+ */
+export interface AppProbeRecord {
+  role: "probed" | "giving" | "taking";
+  good: "cache" | "bandwidth";
+  direction: "up" | "down";
+  amount: number;
+  expectedLoss: number;
+}
+
+/** The exploration probe in force on a node during one epoch. */
+export interface NodeProbeRecord {
+  app: string;
+  good: "cache" | "bandwidth";
+  direction: "up" | "down";
+  /** MiB (cache) or Mbps (bandwidth) moved. */
+  amount: number;
+  /** Predicted share of throughput lost, per affected app. */
+  expectedLoss: Record<string, number>;
 }
 
 /** One compute node's market outcome for one epoch. */
@@ -64,6 +121,8 @@ export interface NodeEpochRecord {
   auctionMs: number;
   iterations?: number;
   converged?: boolean;
+  /** The exploration probe in force during the epoch; null without one (absent: older runs). */
+  probe?: NodeProbeRecord | null;
 }
 
 /** Everything one epoch decided and observed: one line of epochs.jsonl. */
@@ -144,6 +203,10 @@ export interface AppSummary {
   /** meanOpsPerSec / baselineOpsPerSec. */
   ratioToBaseline: number | null;
   prediction: PredictionErrorSummary;
+  /** The model the app ended with (`unknown`: kept at its equal split); absent in older runs. */
+  model?: AppEpochRecord["model"];
+  /** What exploration cost the app in the measured epochs; absent in older runs. */
+  exploration?: ExplorationCost;
 }
 
 /** summary.json. */
@@ -166,6 +229,16 @@ export interface RunSummary {
     minRatio: number | null;
   };
   prediction: PredictionErrorSummary;
+  /**
+   * Where the apps' baselines come from: all from a measured static run (`baseline-run`), all
+   * from the models' equal-split predictions (`model`: an estimate, not a measurement), some of
+   * each (`mixed`), or none known (null). Absent in older runs.
+   */
+  baselineSource?: "baseline-run" | "model" | "mixed" | null;
+  /** What exploration cost over the measured epochs (over all app epochs); absent in older runs. */
+  exploration?: ExplorationCost & { probeEpochs: number };
+  /** The smallest share of each good allocated on any node in a measured epoch; absent in older runs. */
+  allocated?: AllocatedShare;
   /** Mean per-node auction time. */
   meanAuctionMs: number | null;
 }

@@ -1,22 +1,26 @@
 /**
  * The decision of one epoch, without I/O: from the agents' samples and the allocation in force
- * to each app's observation, refitted model, and the allocation it should have next (the policy
- * run per node of the plan).
+ * to each app's observation, refitted model, and the allocation it should have next: the
+ * policy run per node of the plan, then (under every policy but `static`) one bounded
+ * exploration probe around it (controller/estimator/explore.ts).
  * @module
  */
 import type { AppSample } from "../../agent/protocol.ts";
 import type { AppLimits, Bundle, NodeAllocation, NodeMarket } from "../auction/market.ts";
-import { buildModel, type PerformanceModel } from "../auction/model.ts";
+import type { PerformanceModel } from "../auction/model.ts";
 import { POLICIES } from "../auction/policy.ts";
 import { bundleOfBytes, bytesOfBundle, type ResourceBytes } from "../auction/units.ts";
-import { estimateModel } from "../estimator/fit.ts";
-import { epochSample } from "../estimator/from_agent.ts";
+import type { Probe } from "../estimator/explore.ts";
+import { type EpochPrediction, epochPrediction } from "../estimator/prediction.ts";
+import type { FitUncertainty } from "../estimator/types.ts";
 import type { Policy } from "../playbook/types.ts";
 import type { AppAllocation } from "./allocation_state.ts";
+import { aroundOf, exploreNode } from "./explore_node.ts";
+import { AppLearner, type EstimateStatus, isRunningSample } from "./learner.ts";
 import type { ComputePlan, RunPlan } from "./plan.ts";
-import { PhaseMemory } from "./phase_memory.ts";
-import { probeSplit } from "./probe.ts";
-import { settledTail } from "./settled.ts";
+import { type EpochUsage, epochUsage } from "./usage.ts";
+
+export { HISTORY_LIMIT } from "./learner.ts";
 
 /**
  * Largest change of any app's bundle per epoch, as a fraction of node capacity: one epoch's
@@ -32,12 +36,6 @@ export const MAX_MOVE_FRACTION = 0.25;
  */
 export const MIN_BANDWIDTH_SHARE = 0.1;
 
-/**
- * Observations kept per app: the estimator fits on the last 30 valid ones; the rest is margin
- * for invalid ones. Bounded, so a run of any length keeps constant memory and time per epoch.
- */
-export const HISTORY_LIMIT = 120;
-
 /** `limits` with at least MIN_BANDWIDTH_SHARE of the equal split's bandwidth as the minimum. */
 function withBandwidthFloor(limits: AppLimits, equal: ResourceBytes | undefined): AppLimits {
   if (equal === undefined) return limits;
@@ -52,13 +50,23 @@ function withBandwidthFloor(limits: AppLimits, equal: ResourceBytes | undefined)
 export interface AppDecision {
   /** Observed throughput over the epoch; null when there was no usable sample (a gap). */
   opsPerSec: number | null;
-  /** The app's last sample so far (for resources used and enforceability). */
+  /** The app's last sample of this epoch while running; null when none arrived. */
   lastSample: AppSample | null;
-  /** The model after this epoch's observation; null while there is none. */
+  /** What the app used this epoch; null when no sample of the running app arrived. */
+  usage: EpochUsage | null;
+  /** The model after this epoch's observation (`unknown` included); null while there is none. */
   model: PerformanceModel | null;
+  /** What the estimator says after this epoch: a model, `unknown`, `insufficient`, or none yet. */
+  status: EstimateStatus;
+  /** Why there is no fitted model (unknown or insufficient data); null with one. */
+  reason: string | null;
+  /** The fitted model's uncertainty after this epoch; null without a fitted model. */
+  uncertainty: FitUncertainty | null;
   /** What the previous epoch's model predicted for the allocation in force; null without one. */
   predictedOpsPerSec: number | null;
-  /** The current model's prediction at the app's equal split; null without a model. */
+  /** That prediction against the observation (error, band of the model's uncertainty). */
+  prediction: EpochPrediction;
+  /** The current model's prediction at the app's equal split; null without a fitted model. */
   equalSplitPredictedOpsPerSec: number | null;
 }
 
@@ -70,14 +78,24 @@ export interface NodeDecision {
   auctionMs: number;
   iterations: number;
   converged: boolean;
+  /** The probe that was in force during this epoch (planned the epoch before), if any. */
+  probeInForce: Probe | null;
+  /** The probe planned for the next epoch, if any. */
+  probe: Probe | null;
+  /** Why the next epoch has no probe (the planner's reason, or the policy). */
+  noProbe?: string;
 }
 
 /** Everything one epoch decided. */
 export interface Decision {
   apps: Map<string, AppDecision>;
   nodes: NodeDecision[];
-  /** The allocation every app should have next epoch. */
+  /** The allocation every app should have next epoch (the policy's, probes applied). */
   targets: Map<string, ResourceBytes>;
+  /** The policy's own allocation for next epoch, before any probe. */
+  policyTargets: Map<string, ResourceBytes>;
+  /** The policy's allocation that was in force during this epoch, before its probe. */
+  policyInForce: Map<string, ResourceBytes>;
   estimateMs: number;
   auctionMs: number;
 }
@@ -85,7 +103,7 @@ export interface Decision {
 /** Inputs of one decision. */
 export interface DecideInput {
   epoch: number;
-  /** Warm-up epochs keep (or probe around) the equal split. */
+  /** Warm-up epochs keep the equal split (and probe around it every epoch). */
   warmup: boolean;
   /** Each app's samples taken during the epoch. */
   samples: ReadonlyMap<string, readonly AppSample[]>;
@@ -93,19 +111,20 @@ export interface DecideInput {
   allocations: ReadonlyMap<string, AppAllocation>;
 }
 
-interface Learner {
-  memory: PhaseMemory;
-  lastSample: AppSample | null;
-}
-
-/** The controller's memory across epochs: observations and models per app. */
+/** The controller's memory across epochs: observations, models and exploration per app. */
 export class Decider {
   readonly #plan: RunPlan;
   readonly #policy: Policy;
   readonly #stopwatch: () => number;
-  readonly #learners = new Map<string, Learner>();
+  readonly #learners = new Map<string, AppLearner>();
   /** The last policy outcome per node: warm starts (prices, income scale) for the next. */
   readonly #previous = new Map<string, NodeAllocation>();
+  /** The policy's allocation per app, without probes: the allocation in force it meant. */
+  readonly #base = new Map<string, ResourceBytes>();
+  /** Per node, the probe planned for the epoch under way. */
+  readonly #probes = new Map<string, Probe | null>();
+  /** Each app's last running sample, to take the epoch's counter deltas from. */
+  readonly #lastSample = new Map<string, AppSample>();
 
   constructor(plan: RunPlan, options: { policy: Policy; stopwatch?: () => number }) {
     this.#plan = plan;
@@ -113,106 +132,104 @@ export class Decider {
     this.#stopwatch = options.stopwatch ?? (() => performance.now());
     for (const compute of plan.computes) {
       for (const app of compute.apps) {
-        this.#learners.set(app.name, { memory: new PhaseMemory(), lastSample: null });
+        this.#learners.set(app.name, new AppLearner());
+        this.#base.set(app.name, { ...app.equal });
       }
     }
   }
 
-  /** The fitted model of `app`, or null while it has none. */
+  /** The model of `app` (fitted or `unknown`), or null while it has none. */
   model(app: string): PerformanceModel | null {
-    return this.#learners.get(app)?.memory.model ?? null;
+    return this.#learners.get(app)?.model ?? null;
   }
 
   /**
-   * Closes epoch `epoch`: turns each app's samples into an observation, refits its model, and
-   * runs the policy on every node (the equal split while warming up, under `static`, or while
-   * some app of the node has no model yet; probing around it during warm-up).
+   * Closes epoch `epoch`: turns each app's samples into an observation, refits its model
+   * around the policy's allocation, runs the policy on every node (the equal split while
+   * warming up, under `static`, or while some app of the node has no model yet), and plans
+   * the next epoch's probe around it.
    */
   decide(input: DecideInput): Decision {
     const estimateStart = this.#stopwatch();
+    const policyInForce = new Map([...this.#base].map(([name, bytes]) => [name, { ...bytes }]));
     const apps = new Map<string, AppDecision>();
-    for (const [name, learner] of this.#learners) {
-      apps.set(name, this.#learn(name, learner, input));
+    for (const compute of this.#plan.computes) {
+      for (const [i, app] of compute.apps.entries()) {
+        apps.set(app.name, this.#learn(compute, i, input));
+      }
     }
     const estimateMs = this.#stopwatch() - estimateStart;
     const targets = new Map<string, ResourceBytes>();
+    const policyTargets = new Map<string, ResourceBytes>();
     const nodes = this.#plan.computes.map((compute) =>
-      this.#allocateNode(compute, { input, targets })
+      this.#allocateNode(compute, { input, targets, policyTargets })
     );
     return {
       apps,
       nodes,
       targets,
+      policyTargets,
+      policyInForce,
       estimateMs,
       auctionMs: nodes.reduce((a, n) => a + n.auctionMs, 0),
     };
   }
 
-  #learn(name: string, learner: Learner, input: DecideInput): AppDecision {
+  #learn(compute: ComputePlan, index: number, input: DecideInput): AppDecision {
+    const name = compute.apps[index]?.name ?? "";
+    const learner = this.#learners.get(name) as AppLearner;
     const own = input.samples.get(name) ?? [];
-    const { memory } = learner;
     const allocation = input.allocations.get(name);
     const inForce = allocation === undefined ? null : bundleOfBytes(allocation.inForce);
-    const predictedOpsPerSec = memory.model === null || inForce === null
+    const before = learner.model;
+    const predictedOpsPerSec = before === null || before.spec.kind === "unknown" ||
+        inForce === null
       ? null
-      : memory.model.opsPerSec(inForce.cacheMiB, inForce.bandwidthMbps);
-    learner.lastSample = own.at(-1) ?? learner.lastSample;
-    const observation = epochSample(own, input.epoch);
-    const opsPerSec = "gap" in observation ? null : observation.opsPerSec;
-    // Only the samples of the app's current phase teach its model (all of them for apps that
-    // report no phase); after a phase change, they start at the change.
-    const phase = memory.follow(own);
-    // The first epoch (start-up) teaches nothing. After a change the limits take a moment, and
-    // a grown cache fills for a while: the model learns only from the samples of the epoch in
-    // which its cache was settled, and never from the first half of an epoch after a change.
-    if (
-      opsPerSec !== null && input.epoch > 0 && (phase.length === own.length || phase.length >= 2)
-    ) {
-      const changed = allocation?.changedAtEpoch === input.epoch - 1;
-      const tail = settledTail(phase);
-      const from = Math.max(
-        phase.length - tail.length,
-        changed ? Math.floor(phase.length / 2) : 0,
-      );
-      const settled = tail.length === 0
-        ? { gap: "the cache was still filling" }
-        : epochSample(phase.slice(from), input.epoch);
-      if (!("gap" in settled)) {
-        memory.history.push(settled);
-        if (memory.history.length > HISTORY_LIMIT) memory.history.shift();
-        // A new phase is fitted from its first observation: its old model is another app's.
-        const estimate = estimateModel(
-          memory.history,
-          memory.changedPhase ? { minSamples: 1 } : {},
-        );
-        if (estimate.status === "model") memory.model = buildModel(estimate.spec);
-      }
-    }
-    const equal = this.#equalOf(name);
+      : before.opsPerSec(inForce.cacheMiB, inForce.bandwidthMbps);
+    const predictedUncertainty = learner.uncertainty?.relative ?? null;
+    const running = own.filter(isRunningSample);
+    const usage = epochUsage(running, this.#lastSample.get(name) ?? null);
+    const last = running.at(-1);
+    if (last !== undefined) this.#lastSample.set(name, last);
+    const { opsPerSec } = learner.observe(running, {
+      epoch: input.epoch,
+      changed: allocation?.changedAtEpoch === input.epoch - 1,
+    });
+    const base = this.#base.get(name) ?? compute.apps[index]?.equal ?? zero();
+    learner.refit(aroundOf(compute.market, index, bundleOfBytes(base)));
+    const model = learner.model;
+    const equal = compute.apps[index]?.equal;
+    const fitted = model !== null && model.spec.kind !== "unknown";
     return {
       opsPerSec,
-      lastSample: learner.lastSample,
-      model: memory.model,
+      lastSample: last ?? null,
+      usage,
+      model,
+      status: learner.status,
+      reason: learner.reason,
+      uncertainty: learner.uncertainty,
       predictedOpsPerSec,
-      equalSplitPredictedOpsPerSec: memory.model === null || equal === null
+      prediction: epochPrediction({
+        predicted: predictedOpsPerSec,
+        observed: opsPerSec,
+        uncertainty: predictedUncertainty,
+      }),
+      equalSplitPredictedOpsPerSec: !fitted || equal === undefined
         ? null
-        : memory.model.opsPerSec(equal.cacheMiB, equal.bandwidthMbps),
+        : model.opsPerSec(bundleOfBytes(equal).cacheMiB, bundleOfBytes(equal).bandwidthMbps),
     };
-  }
-
-  #equalOf(name: string): Bundle | null {
-    for (const compute of this.#plan.computes) {
-      const app = compute.apps.find((a) => a.name === name);
-      if (app !== undefined) return bundleOfBytes(app.equal);
-    }
-    return null;
   }
 
   #allocateNode(
     compute: ComputePlan,
-    { input, targets }: { input: DecideInput; targets: Map<string, ResourceBytes> },
+    { input, targets, policyTargets }: {
+      input: DecideInput;
+      targets: Map<string, ResourceBytes>;
+      policyTargets: Map<string, ResourceBytes>;
+    },
   ): NodeDecision {
-    const models = compute.apps.map((a) => this.#learners.get(a.name)?.memory.model ?? null);
+    const learners = compute.apps.map((a) => this.#learners.get(a.name) as AppLearner);
+    const models = learners.map((l) => l.model);
     const market: NodeMarket = {
       ...compute.market,
       apps: compute.market.apps.map((app, i) => ({
@@ -222,29 +239,27 @@ export class Decider {
       })),
     };
     const learning = this.#policy !== "static";
-    const ready = learning && !input.warmup && models.every((m) => m !== null);
+    const modelled = models.every((m) => m !== null);
+    const ready = learning && !input.warmup && modelled;
     const started = this.#stopwatch();
-    let decided: NodeDecision;
+    let base: Bundle[];
+    let decided: Omit<NodeDecision, "probeInForce" | "probe">;
     if (ready) {
-      const inForce = compute.apps.map((a) => {
-        const allocation = input.allocations.get(a.name);
-        return allocation === undefined
-          ? bundleOfBytes(a.equal)
-          : bundleOfBytes(allocation.inForce);
+      // The movement bound and warm start are relative to the policy's own last allocation,
+      // never to a probe around it; the first allocation moves from the equal split.
+      const previous = this.#previous.get(compute.host) ?? {
+        nodeId: compute.host,
+        bundles: compute.apps.map((a) => bundleOfBytes(a.equal)),
+        prices: null,
+        iterations: 0,
+        converged: true,
+      };
+      const allocation = POLICIES[this.#policy](market, {
+        previous,
+        maxMoveFraction: MAX_MOVE_FRACTION,
       });
-      const last = this.#previous.get(compute.host);
-      const allocation = POLICIES[this.#policy](
-        market,
-        last === undefined ? {} : {
-          previous: { ...last, bundles: inForce },
-          maxMoveFraction: MAX_MOVE_FRACTION,
-        },
-      );
       this.#previous.set(compute.host, allocation);
-      compute.apps.forEach((app, i) => {
-        const bundle = allocation.bundles[i];
-        if (bundle !== undefined) targets.set(app.name, bytesOfBundle(bundle));
-      });
+      base = allocation.bundles;
       decided = {
         host: compute.host,
         prices: allocation.prices,
@@ -253,20 +268,47 @@ export class Decider {
         converged: allocation.converged,
       };
     } else {
-      const equal = compute.apps.map((a) => a.equal);
-      const bundles = learning
-        ? probeSplit(market, equal.map(bundleOfBytes), input.epoch).map(bytesOfBundle)
-        : equal;
-      compute.apps.forEach((app, i) => targets.set(app.name, bundles[i] ?? app.equal));
-      decided = {
-        host: compute.host,
-        prices: null,
-        auctionMs: 0,
-        iterations: 0,
-        converged: true,
-      };
+      base = compute.apps.map((a) => bundleOfBytes(a.equal));
+      decided = { host: compute.host, prices: null, auctionMs: 0, iterations: 0, converged: true };
     }
     decided.auctionMs = this.#stopwatch() - started;
-    return decided;
+    const plan = learning
+      ? exploreNode(market, {
+        base,
+        learners,
+        epoch: input.epoch + 1,
+        warmup: input.warmup || !modelled,
+      })
+      : { bundles: base, probe: null, reason: "the static policy does not explore" };
+    compute.apps.forEach((app, i) => {
+      const policyBundle = base[i] ?? bundleOfBytes(app.equal);
+      // The equal split stays in exact bytes (a round trip through MiB and Mbps could move it).
+      const policyBytes = ready ? bytesOfBundle(policyBundle) : app.equal;
+      const probed = plan.bundles[i];
+      this.#base.set(app.name, policyBytes);
+      policyTargets.set(app.name, policyBytes);
+      targets.set(
+        app.name,
+        probed === undefined || sameBundle(probed, policyBundle)
+          ? policyBytes
+          : bytesOfBundle(probed),
+      );
+    });
+    const probeInForce = this.#probes.get(compute.host) ?? null;
+    this.#probes.set(compute.host, plan.probe);
+    return {
+      ...decided,
+      probeInForce,
+      probe: plan.probe,
+      ...(plan.probe === null && plan.reason !== undefined ? { noProbe: plan.reason } : {}),
+    };
   }
+}
+
+function sameBundle(a: Bundle, b: Bundle): boolean {
+  return a.cacheMiB === b.cacheMiB && a.bandwidthMbps === b.bandwidthMbps;
+}
+
+function zero(): ResourceBytes {
+  return { cacheBytes: 0, bandwidthBytesPerSec: 0 };
 }

@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import type { AppSample } from "../../agent/protocol.ts";
 import { BYTES_PER_MIB, BYTES_PER_SEC_PER_MBPS } from "../../common/units.ts";
-import { equalSplit } from "../auction/equal_split.ts";
-import type { NodeMarket } from "../auction/market.ts";
 import { buildModel } from "../auction/model.ts";
 import { bundleOfBytes } from "../auction/units.ts";
 import { validatePlaybook } from "../playbook/validate.ts";
+import { appSample } from "../../test/fixtures/app_sample.ts";
 import type { EpochRecord } from "../results/types.ts";
 import { AllocationState } from "./allocation_state.ts";
 import { Decider, MIN_BANDWIDTH_SHARE } from "./decide.ts";
 import { enforceNode } from "./enforce.ts";
 import { epochRecord } from "./epoch_record.ts";
 import { planRun } from "./plan.ts";
-import { PROBE_FRACTION, probeSplit } from "./probe.ts";
 
 const playbook = (policy: string) =>
   validatePlaybook({
@@ -66,45 +64,26 @@ function samplesFor(
   const bytesPerSec = ops * miss * 4096;
   return [0, 1, 2, 3, 4].map((k) => {
     const seconds = epoch * 5 + k;
-    return {
+    return appSample({
       seq: epoch * 10 + k,
       appId: app,
       timeMs: seconds * 1000,
       elapsedMs: seconds * 1000,
-      state: "running",
-      enforcement: "farmem",
       allocation: {
         cacheBytes: cacheMiB * BYTES_PER_MIB,
         bandwidthBytesPerSec: bandwidthMbps * BYTES_PER_SEC_PER_MBPS,
       },
-      enforceable: {
-        cache: { enforced: true, via: "test" },
-        bandwidthRead: { enforced: true, via: "test" },
-        bandwidthWrite: { enforced: true, via: "test" },
-      },
       opsTotal: ops * seconds,
       opsPerSec: ops,
-      throughputSource: "farmem",
       residentBytes: cacheMiB * BYTES_PER_MIB,
-      peakResidentBytes: null,
-      swapBytes: 0,
       swapInBytes: bytesPerSec * seconds,
-      swapOutBytes: 0,
-      swapOutEstimated: false,
       swapInBytesPerSec: bytesPerSec,
-      swapOutBytesPerSec: 0,
-      majorFaults: 0,
-      ioReadBytes: 0,
-      ioWriteBytes: 0,
-      cpuTimeMs: null,
-      stallMs: null,
-      pressure: { available: false, reason: "test" },
       mrc: {
         available: true,
         source: "farmem",
         points: t.curve.map(([c, m]) => [c * BYTES_PER_MIB, m]),
       },
-    } satisfies AppSample;
+    });
   });
 }
 
@@ -123,7 +102,7 @@ function interpolateCurve(curve: Array<[number, number]>, c: number): number {
 async function runEpochs(
   policy: string,
   epochs: number,
-  truths: Partial<Record<"kv" | "scan", Truth>> = {},
+  options: { scanExitsAt?: number; truths?: Partial<Record<"kv" | "scan", Truth>> } = {},
 ) {
   const pb = playbook(policy);
   const plan = planRun(pb, "decide-test");
@@ -134,10 +113,17 @@ async function runEpochs(
     const samples = new Map<string, AppSample[]>();
     for (const app of ["kv", "scan"] as const) {
       const current = bundleOfBytes(state.inForce(app));
-      samples.set(
-        app,
-        samplesFor(app, current.cacheMiB, current.bandwidthMbps, { epoch, truths }),
-      );
+      const taken = samplesFor(app, current.cacheMiB, current.bandwidthMbps, {
+        epoch,
+        ...(options.truths === undefined ? {} : { truths: options.truths }),
+      });
+      const exit = options.scanExitsAt;
+      if (app === "scan" && exit !== undefined && epoch >= exit) {
+        // Its final sample (state exited) in the epoch it exits, nothing after.
+        if (epoch === exit) samples.set(app, [{ ...taken[0] as AppSample, state: "exited" }]);
+        continue;
+      }
+      samples.set(app, taken);
     }
     const allocations = state.snapshot();
     const warmup = epoch < 3;
@@ -159,22 +145,6 @@ async function runEpochs(
   }
   return { records };
 }
-
-Deno.test("probeSplit raises one app's cache at a time and keeps the node's total", () => {
-  const placeholder = buildModel({ kind: "constant", opsPerSec: 1 });
-  const limits = { minCacheMiB: 0, maxCacheMiB: 300, minBandwidthMbps: 0, maxBandwidthMbps: 800 };
-  const market: NodeMarket = {
-    id: "n",
-    cacheMiB: 300,
-    bandwidthMbps: 600,
-    apps: ["a", "b", "c"].map((id) => ({ id, model: placeholder, limits })),
-  };
-  for (let epoch = 0; epoch < 3; epoch++) {
-    const bundles = probeSplit(market, equalSplit(market), epoch);
-    assert.ok(Math.abs(bundles.reduce((a, b) => a + b.cacheMiB, 0) - 300) < 1e-6);
-    assert.ok(Math.abs((bundles[epoch]?.cacheMiB ?? 0) - 100 * (1 + PROBE_FRACTION)) < 1e-6);
-  }
-});
 
 Deno.test("the decider keeps the equal split while warming up, then allocates by the fitted models", async () => {
   const { records } = await runEpochs("symbiosis", 8);
@@ -217,7 +187,9 @@ Deno.test("the decider leaves every app at least a tenth of its equal bandwidth,
   // This kv's misses reach zero at 100 MiB: its model says it needs no bandwidth there, yet its
   // cache fills only through misses.
   const { records } = await runEpochs("symbiosis", 12, {
-    kv: { curve: [[16, 0.9], [100, 0]], max: 40_000, latency: 30 },
+    truths: {
+      kv: { curve: [[16, 0.9], [100, 0]], max: 40_000, latency: 30 },
+    },
   });
   const kv = records.at(-1)?.apps.find((a) => a.name === "kv");
   assert.ok((kv?.cacheMiB ?? 0) >= 100, `kv cache ${kv?.cacheMiB}`);
@@ -227,4 +199,66 @@ Deno.test("the decider leaves every app at least a tenth of its equal bandwidth,
     (kv?.bandwidthMbps ?? 0) >= MIN_BANDWIDTH_SHARE * equalMbps - 1e-6,
     `kv bandwidth ${kv?.bandwidthMbps} Mbps`,
   );
+});
+
+Deno.test("the decider probes while warming up, and no app gives up more than 5 % of a good", async () => {
+  const { records } = await runEpochs("symbiosis", 3);
+  const probed = records.filter((r) => r.nodes[0]?.probe != null);
+  assert.ok(probed.length >= 2, `${probed.length} probed epochs`);
+  for (const record of records) {
+    for (const app of record.apps) {
+      // Without a model a probe takes at most 5 % of what an app holds (the loss bound).
+      assert.ok(app.cacheMiB >= 128 * 0.95 - 1e-6, `epoch ${record.epoch} ${app.name}`);
+      assert.ok(app.bandwidthMbps >= 400 * 0.95 - 1e-6, `epoch ${record.epoch} ${app.name}`);
+    }
+    const cache = record.apps.reduce((a, b) => a + b.cacheMiB, 0);
+    assert.ok(Math.abs(cache - 256) < 1e-3, `epoch ${record.epoch}: ${cache} MiB in force`);
+  }
+});
+
+Deno.test("the decider records each probe on the node and on the apps it moved", async () => {
+  const { records } = await runEpochs("symbiosis", 8);
+  const probed = records.filter((r) => r.nodes[0]?.probe != null);
+  for (const record of probed) {
+    const probe = record.nodes[0]?.probe;
+    const app = record.apps.find((a) => a.name === probe?.app);
+    assert.equal(app?.probe?.role, "probed");
+    assert.ok(app?.policyAllocation !== undefined);
+    const moved = probe?.good === "cache"
+      ? app.cacheMiB - app.policyAllocation.cacheMiB
+      : app.bandwidthMbps - app.policyAllocation.bandwidthMbps;
+    assert.ok(Math.abs(Math.abs(moved) - (probe?.amount ?? 0)) < 1e-3, `epoch ${record.epoch}`);
+    assert.equal(Math.sign(moved), probe?.direction === "up" ? 1 : -1);
+  }
+  const unprobed = records.filter((r) => r.epoch > 0 && r.nodes[0]?.probe === null);
+  assert.ok(unprobed.length > 0);
+  for (const record of unprobed) {
+    assert.ok(record.apps.every((a) => a.probe === undefined && a.policyAllocation === undefined));
+  }
+});
+
+Deno.test("the decider under static never explores", async () => {
+  const { records } = await runEpochs("static", 6);
+  assert.ok(records.every((r) => r.nodes[0]?.probe === null && r.apps.every((a) => !a.probe)));
+});
+
+Deno.test("the decider records an app's prediction error and its model's uncertainty", async () => {
+  const { records } = await runEpochs("symbiosis", 8);
+  const kv = records.at(-1)?.apps.find((a) => a.name === "kv");
+  assert.ok(kv?.prediction !== undefined && kv.prediction.relativeError !== null);
+  assert.ok(Math.abs(kv.prediction.relativeError) < 0.05);
+  assert.ok(typeof kv.uncertainty === "number" && kv.uncertainty >= 0);
+});
+
+Deno.test("an app that exited is not recorded as running on its last sample", async () => {
+  const { records } = await runEpochs("symbiosis", 7, { scanExitsAt: 5 });
+  for (const record of records.filter((r) => r.epoch >= 5)) {
+    const scan = record.apps.find((a) => a.name === "scan");
+    assert.equal(scan?.opsPerSec, null, `epoch ${record.epoch}`);
+    assert.equal(scan?.unsampled, true, `epoch ${record.epoch}`);
+    assert.deepEqual(scan?.used, { cacheMiB: 0, remoteReadMbps: 0, remoteWriteMbps: 0 });
+    assert.equal(scan?.enforced, undefined);
+  }
+  const before = records.find((r) => r.epoch === 4)?.apps.find((a) => a.name === "scan");
+  assert.ok((before?.used.remoteReadMbps ?? 0) > 0 && before?.unsampled === undefined);
 });

@@ -6,9 +6,9 @@
  * asserted (the simulator asserts the comparison deterministically).
  * @module
  */
-import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
+import { countOption, durationOption } from "./bench_options.ts";
 import { formatTable } from "../../common/table.ts";
-import { parseDurationMs } from "../../common/units.ts";
 import { loadPlaybook } from "../playbook/load.ts";
 import { applyOverrides } from "../playbook/overrides.ts";
 import type { RunSummary } from "../results/types.ts";
@@ -109,20 +109,6 @@ export function formatDemoBench(rounds: readonly DemoRound[]): string {
   return lines.join("\n").trimEnd();
 }
 
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a count`);
-  return n;
-}
-
-function duration(value: string): number {
-  try {
-    return parseDurationMs(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
-
 /** Builds `spirit bench demo`. */
 export function demoBenchCommand() {
   return new Command("demo")
@@ -130,9 +116,9 @@ export function demoBenchCommand() {
       "Run the embedded playbook (playbooks/local.ts) for real under static and under symbiosis " +
         "and print the comparison the README quotes (no root, no SSH)",
     )
-    .option("--duration <duration>", "length of each run", duration, 60_000)
-    .option("--epoch <duration>", "epoch length", duration, 3000)
-    .option("--repeat <n>", "comparisons to run, one after the other", positive, 1)
+    .option("--duration <duration>", "length of each run", durationOption, 60_000)
+    .option("--epoch <duration>", "epoch length", durationOption, 3000)
+    .option("--repeat <n>", "comparisons to run, one after the other", countOption, 1)
     .option("--out <dir>", "where the run directories go", "results")
     .option("--json", "print the figures as one JSON document")
     .action(async (options) => {

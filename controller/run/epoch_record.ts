@@ -3,7 +3,8 @@
  * and what was decided; sizes converted to the units users read, MiB and Mbps. Pure.
  * @module
  */
-import { bundleOfBytes, mbpsOfBytesPerSec, mibOfBytes } from "../auction/units.ts";
+import { bundleOfBytes, type ResourceBytes } from "../auction/units.ts";
+import type { Probe } from "../estimator/explore.ts";
 import type { Policy } from "../playbook/types.ts";
 import {
   type AppEpochRecord,
@@ -14,6 +15,7 @@ import {
 import type { AppAllocation } from "./allocation_state.ts";
 import type { AppDecision, Decision } from "./decide.ts";
 import type { RunPlan } from "./plan.ts";
+import { appProbeRecord, nodeProbeRecord } from "./probe_record.ts";
 
 /** Control-loop time of one epoch. */
 export interface EpochTimings {
@@ -43,14 +45,26 @@ export interface EpochFacts {
 function appRecord(
   name: string,
   host: string,
-  facts: { allocation: AppAllocation | undefined; decided: AppDecision | undefined; down?: string },
+  facts: {
+    allocation: AppAllocation | undefined;
+    decided: AppDecision | undefined;
+    down?: string;
+    probe: Probe | null;
+    policy: ResourceBytes | undefined;
+  },
 ): AppEpochRecord {
-  const { allocation, decided, down } = facts;
+  const { allocation, decided, down, probe, policy } = facts;
   const inForce = allocation === undefined
     ? { cacheMiB: 0, bandwidthMbps: 0 }
     : bundleOfBytes(allocation.inForce);
   const sample = decided?.lastSample ?? null;
+  const usage = decided?.usage ?? null;
   const model = decided?.model ?? null;
+  const prediction = decided?.prediction;
+  const probed = probe === null || allocation === undefined || policy === undefined
+    ? null
+    : appProbeRecord(probe, { app: name, inForce: allocation.inForce, policy });
+  const uncertainty = decided?.uncertainty?.relative;
   return {
     name,
     host,
@@ -62,15 +76,25 @@ function appRecord(
     }),
     ...(down === undefined ? {} : { down }),
     opsPerSec: decided?.opsPerSec ?? null,
-    used: {
-      cacheMiB: mibOfBytes(sample?.residentBytes ?? 0),
-      remoteReadMbps: mbpsOfBytesPerSec(sample?.swapInBytesPerSec ?? 0),
-      remoteWriteMbps: mbpsOfBytesPerSec(sample?.swapOutBytesPerSec ?? 0),
-    },
+    used: usage ?? { cacheMiB: 0, remoteReadMbps: 0, remoteWriteMbps: 0 },
+    ...(usage === null ? { unsampled: true as const } : {}),
     predictedOpsPerSec: decided?.predictedOpsPerSec ?? null,
+    ...(prediction === undefined || prediction.predictedOpsPerSec === null ? {} : {
+      prediction: {
+        relativeError: prediction.relativeError,
+        band: prediction.band,
+        withinBand: prediction.withinBand,
+      },
+    }),
     model: model === null ? "equal-split" : model.spec.kind,
     ...(model === null ? {} : { modelSpec: model.spec }),
+    ...(uncertainty === undefined ? {} : { uncertainty }),
+    ...(decided?.reason == null ? {} : { modelReason: decided.reason }),
     equalSplitPredictedOpsPerSec: decided?.equalSplitPredictedOpsPerSec ?? null,
+    ...(probed === null || policy === undefined ? {} : {
+      policyAllocation: bundleOfBytes(policy),
+      probe: probed,
+    }),
     ...(sample === null ? {} : {
       enforced: {
         cache: sample.enforceable.cache.enforced,
@@ -90,6 +114,8 @@ export function epochRecord(facts: EpochFacts): EpochRecord {
         allocation: allocations.get(app.name),
         decided: decision.apps.get(app.name),
         ...(down === undefined ? {} : { down }),
+        probe: decision.nodes.find((n) => n.host === compute.host)?.probeInForce ?? null,
+        policy: decision.policyInForce.get(app.name),
       });
     })
   );
@@ -111,6 +137,7 @@ export function epochRecord(facts: EpochFacts): EpochRecord {
       auctionMs: node?.auctionMs ?? 0,
       iterations: node?.iterations ?? 0,
       converged: node?.converged ?? true,
+      probe: node?.probeInForce == null ? null : nodeProbeRecord(node.probeInForce),
     };
   });
   return {

@@ -6,13 +6,14 @@
  */
 import { formatTable } from "../../common/table.ts";
 import type { Playbook } from "../playbook/types.ts";
-import type { EpochRecord, RunEvent } from "../results/types.ts";
+import { formatOpsPerSec, formatSummary } from "../results/summary_text.ts";
+import type { EpochRecord, RunEvent, RunSummary } from "../results/types.ts";
 
 /** Receives a run's progress. */
 export interface LiveView {
   event(event: Omit<RunEvent, "time">): void;
   epoch(record: EpochRecord): void;
-  done(result: { runDir: string; report: unknown }): void;
+  done(result: { runDir: string; summary: RunSummary | null }): void;
 }
 
 function progressBar(fraction: number, width = 30): string {
@@ -29,15 +30,35 @@ export function renderEpoch(playbook: Playbook, record: EpochRecord): string {
       playbook.durationMs === null ? "" : progressBar(fraction)
     }`;
   const apps = formatTable(
-    ["app", "host", "cache MiB", "bandwidth Mbps", "ops/s", "predicted", "model"],
+    [
+      "app",
+      "host",
+      "cache MiB",
+      "bandwidth Mbps",
+      "ops/s",
+      "predicted",
+      "model",
+      "vs equal split (model)",
+      "probe",
+    ],
     record.apps.map((a) => [
       a.name,
       a.host,
       a.cacheMiB.toFixed(0),
       a.bandwidthMbps.toFixed(0),
-      a.opsPerSec === null ? "-" : a.opsPerSec.toFixed(0),
-      a.predictedOpsPerSec === null ? "-" : a.predictedOpsPerSec.toFixed(0),
+      a.opsPerSec === null ? "-" : formatOpsPerSec(a.opsPerSec),
+      a.predictedOpsPerSec === null
+        ? "-"
+        : `${formatOpsPerSec(a.predictedOpsPerSec)}${
+          a.uncertainty === undefined ? "" : ` ±${(100 * a.uncertainty).toFixed(0)}%`
+        }`,
       a.model,
+      a.opsPerSec === null || !a.equalSplitPredictedOpsPerSec
+        ? "-"
+        : `x${(a.opsPerSec / a.equalSplitPredictedOpsPerSec).toFixed(2)}`,
+      a.probe === undefined
+        ? ""
+        : `${a.probe.role} ${a.probe.good} ${a.probe.direction} ${a.probe.amount.toFixed(0)}`,
     ]),
   );
   const prices = record.nodes.map((n) =>
@@ -49,7 +70,9 @@ export function renderEpoch(playbook: Playbook, record: EpochRecord): string {
         }/Mbps`
     } (${n.auctionMs.toFixed(1)} ms)`
   ).join("; ");
-  return `${header}\n${apps}\n${prices}`;
+  const note = record.policy === "static" ? "" : "\nvs equal split (model): against the " +
+    "model's estimate of the app's equal-split throughput, not a measured static run";
+  return `${header}\n${apps}\n${prices}${note}`;
 }
 
 /** The view for `mode` (`silent` shows nothing, for runs driven by code). */
@@ -85,8 +108,9 @@ export function liveView(
       write(text);
       drawnLines = text.split("\n").length - 1;
     },
-    done({ runDir }) {
+    done({ runDir, summary }) {
       if (mode === "silent") return;
+      if (mode === "live" && summary !== null) write(formatSummary(summary) + "\n");
       const line = `Results: ${runDir} (report: ${runDir}/report.html)`;
       if (mode === "json") {
         write(JSON.stringify({ type: "done", runDir, report: `${runDir}/report.html` }) + "\n");

@@ -8,11 +8,12 @@
  */
 import type { AppSample } from "../../agent/protocol.ts";
 import type { PerformanceModel } from "../auction/model.ts";
-import type { EstimatorSample } from "../estimator/types.ts";
+import type { Estimate, EstimatorSample } from "../estimator/types.ts";
 
-/** Observations and model of one phase. */
+/** Observations, estimate and model of one phase. */
 interface Knowledge {
   history: EstimatorSample[];
+  estimate: Estimate | null;
   model: PerformanceModel | null;
 }
 
@@ -20,6 +21,8 @@ interface Knowledge {
 export class PhaseMemory {
   /** Observations of the current phase, oldest first. */
   history: EstimatorSample[] = [];
+  /** The estimate of the current phase (kept from the phase before until the new one has one). */
+  estimate: Estimate | null = null;
   /** The model of the current phase (kept from the phase before until the new one has one). */
   model: PerformanceModel | null = null;
   #phase: string | undefined;
@@ -45,12 +48,17 @@ export class PhaseMemory {
       this.#phase = phase;
       return samples.slice(start);
     }
-    this.#shelved.set(this.#phase, { history: this.history, model: this.model });
+    this.#shelved.set(this.#phase, {
+      history: this.history,
+      estimate: this.estimate,
+      model: this.model,
+    });
     const known = this.#shelved.get(phase);
     this.history = known?.history ?? [];
     // Until the new phase has a model of its own, the last one stands (better than none: the
     // market keeps the app where it is rather than falling back to the equal split).
     this.model = known?.model ?? this.model;
+    this.estimate = known?.estimate ?? this.estimate;
     this.#phase = phase;
     return samples.slice(start);
   }

@@ -106,8 +106,8 @@ export async function runPlaybook(
       await emit({ kind: "stop", message: "interrupted: tearing down" }).catch(() => undefined);
     }
     await session.teardown();
-    const report = await writer.finish();
-    view.done({ runDir: writer.dir, report });
+    const { summary } = await writer.finish();
+    view.done({ runDir: writer.dir, summary });
   }
   return { runDir: writer.dir, ...result };
 }

@@ -79,7 +79,9 @@ Deno.test("a killed agent daemon is replaced and its apps relaunched at their al
     matching(outcome.events, "restart", /agent re-attached/)[0]?.message ?? "",
     /relaunching kv, scan/,
   );
-  const relaunched = outcome.result.world.applied.filter((a) => a.timeMs === 9000);
+  const relaunched = outcome.result.world.applied.filter((a) =>
+    a.timeMs === 9000 && a.via === "launch"
+  );
   const before = outcome.records.find((r) => r.epoch === 8);
   for (const app of relaunched) {
     const inForce = before?.apps.find((a) => a.name === app.app);
@@ -107,7 +109,9 @@ Deno.test("a crashed app is an event and is relaunched at the next epoch", async
   const crash = matching(outcome.events, "fault", /app crashed \(exit status 1\)/);
   assert.deepEqual(crash.map((e) => e.app), ["kv"]);
   assert.equal(matching(outcome.events, "restart", /relaunched \(attempt 1\)/).length, 1);
-  const relaunch = outcome.result.world.applied.filter((a) => a.app === "kv" && a.timeMs === 5000);
+  const relaunch = outcome.result.world.applied.filter((a) =>
+    a.app === "kv" && a.timeMs === 5000 && a.via === "launch"
+  );
   assert.equal(relaunch.length, 1, "relaunched at the end of the epoch it crashed in");
   assert.ok(throughputAfter(outcome.records, "kv", 6000).every((ops) => ops > 0));
   assertNothingLeft(outcome);

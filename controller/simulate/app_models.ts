@@ -44,6 +44,12 @@ export interface SimAppSpec {
   noise?: number;
   /** The cache fills from remote traffic after it grows (default true); false: at once. */
   warmup?: boolean;
+  /**
+   * False for a cgroup app whose swap device the agent cannot account or throttle (as with a
+   * device outside the node's swap devices): its swap counters stay 0 and its bandwidth is
+   * not limited, so its traffic is not measurable (default true).
+   */
+  swapAccounted?: boolean;
   /** Where the behaviour comes from, for messages. */
   source: string;
 }

@@ -3,6 +3,7 @@
  * time and prints where the results are and each app's figures.
  * @module
  */
+import { baselineNote } from "../results/summary_text.ts";
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { formatTable } from "../../common/table.ts";
 import type { ModelSpec } from "../auction/model.ts";
@@ -36,15 +37,15 @@ export function formatSimulation(
     a.meanOpsPerSec === null ? "-" : a.meanOpsPerSec.toFixed(0),
     a.meanCacheMiB.toFixed(1),
     a.meanBandwidthMbps.toFixed(1),
-    a.ratioToBaseline === null ? "-" : `x${a.ratioToBaseline.toFixed(3)}`,
+    a.ratioToBaseline === null
+      ? "-"
+      : `x${a.ratioToBaseline.toFixed(3)}${a.baselineSource === "model" ? " (model)" : ""}`,
   ]);
   return [
     `Simulated ${run.epochs} epochs (${(run.virtualMs / 1000).toFixed(0)} s of virtual time) ` +
     `in ${(run.wallMs / 1000).toFixed(1)} s; policy ${summary.policy}`,
-    formatTable(
-      ["app", "host", "ops/s", "cache MiB", "bandwidth Mbps", "vs equal split (model)"],
-      rows,
-    ),
+    formatTable(["app", "host", "ops/s", "cache MiB", "bandwidth Mbps", "vs baseline"], rows),
+    baselineNote(summary),
   ].join("\n");
 }
 

@@ -39,7 +39,11 @@ export interface DaemonWorld {
   /** Why answering samples fails now, or null. */
   samplesFailure(nowMs: number): string | null;
   /** Records an allocation the agent applied (for checks over the whole run). */
-  applied(appId: string, allocation: LaunchSpec["allocation"], nowMs: number): void;
+  applied(
+    appId: string,
+    allocation: LaunchSpec["allocation"],
+    at: { nowMs: number; via: "launch" | "set-allocation" },
+  ): void;
   /** Host facts to answer `facts` with. */
   facts(): HostFacts;
 }
@@ -210,7 +214,7 @@ export class SimDaemon {
         if (failure !== null) throw new ProtocolError("enforcement-failed", failure);
         app.advanceTo(nowMs);
         app.setAllocation(request.allocation);
-        this.#world.applied(request.appId, request.allocation, nowMs);
+        this.#world.applied(request.appId, request.allocation, { nowMs, via: "set-allocation" });
         return { app: app.status(), applied: "immediate" };
       }
       case "samples": {
@@ -252,7 +256,7 @@ export class SimDaemon {
       nowMs,
     });
     this.#apps.set(spec.appId, app);
-    this.#world.applied(spec.appId, spec.allocation, nowMs);
+    this.#world.applied(spec.appId, spec.allocation, { nowMs, via: "launch" });
     return app.status();
   }
 

@@ -27,6 +27,8 @@ import { type RateModel, rateModel, ratesAt } from "./app_rates.ts";
 const STEP_MS = 100;
 /** Bytes of one page fault (swap-in or far-memory fetch). */
 const PAGE_BYTES = 4096;
+/** The bandwidth of an app whose swap device is not throttled (unlimited, in effect). */
+const UNTHROTTLED_BYTES_PER_SEC = 1e15;
 
 const FARMEM_ENFORCEABLE: EnforceableLimits = {
   cache: { enforced: true, via: "far-memory client page cache capacity (simulated)" },
@@ -38,6 +40,14 @@ const CGROUP_ENFORCEABLE: EnforceableLimits = {
   cache: { enforced: true, via: "memory limit of the app's cgroup (simulated)" },
   bandwidthRead: { enforced: true, via: "I/O throttle on the swap device (simulated)" },
   bandwidthWrite: { enforced: true, via: "I/O throttle on the swap device (simulated)" },
+};
+
+const UNACCOUNTED_SWAP = "its swap device is not accounted or throttled (simulated)";
+
+const CGROUP_UNACCOUNTED: EnforceableLimits = {
+  cache: CGROUP_ENFORCEABLE.cache,
+  bandwidthRead: { enforced: false, reason: UNACCOUNTED_SWAP },
+  bandwidthWrite: { enforced: false, reason: UNACCOUNTED_SWAP },
 };
 
 /** A standard normal variate from a uniform generator (Box-Muller). */
@@ -134,10 +144,12 @@ export class SimApp {
     const cacheBytes = warm ? Math.min(limit, this.#residentBytes) : limit;
     const rates = ratesAt(model, {
       cacheBytes,
-      bandwidthBytesPerSec: this.#allocation.bandwidthBytesPerSec,
+      bandwidthBytesPerSec: this.#accounted
+        ? this.#allocation.bandwidthBytesPerSec
+        : UNTHROTTLED_BYTES_PER_SEC,
     });
     // Noise scales work done, but traffic never exceeds the bandwidth (the limiter holds it).
-    const ceiling = rates.trafficBytesPerSec > 0
+    const ceiling = rates.trafficBytesPerSec > 0 && this.#accounted
       ? this.#allocation.bandwidthBytesPerSec / rates.trafficBytesPerSec
       : Infinity;
     const factor = Math.min(this.#noise, Math.max(1, ceiling));
@@ -185,7 +197,13 @@ export class SimApp {
   }
 
   #enforceable(): EnforceableLimits {
-    return this.launch.enforcement === "farmem" ? FARMEM_ENFORCEABLE : CGROUP_ENFORCEABLE;
+    if (this.launch.enforcement === "farmem") return FARMEM_ENFORCEABLE;
+    return this.#accounted ? CGROUP_ENFORCEABLE : CGROUP_UNACCOUNTED;
+  }
+
+  /** Whether the agent sees (and throttles) the app's swap traffic. */
+  get #accounted(): boolean {
+    return this.launch.enforcement === "farmem" || this.#spec.swapAccounted !== false;
   }
 
   #mrc(): MrcReading {
@@ -235,6 +253,8 @@ export class SimApp {
     const throughput = this.launch.enforcement === "farmem" ? undefined : this.launch.throughput;
     const reportsOps = farmem || (throughput !== undefined && throughput.kind !== "none");
     const footprint = this.#spec.footprintBytes;
+    // Traffic on a device the agent does not account is invisible to it (major faults are not).
+    const seen = (bytes: number) => this.#accounted ? Math.round(bytes) : 0;
     const sample: RawSample = {
       appId: this.appId,
       timeMs,
@@ -250,12 +270,12 @@ export class SimApp {
       swapBytes: farmem || !Number.isFinite(footprint)
         ? 0
         : Math.max(0, Math.round(footprint - this.#residentBytes)),
-      swapInBytes: Math.round(this.#readBytes),
-      swapOutBytes: Math.round(this.#writeBytes),
+      swapInBytes: seen(this.#readBytes),
+      swapOutBytes: seen(this.#writeBytes),
       swapOutEstimated: false,
       majorFaults: Math.round(this.#readBytes / PAGE_BYTES),
-      ioReadBytes: farmem ? 0 : Math.round(this.#readBytes),
-      ioWriteBytes: farmem ? 0 : Math.round(this.#writeBytes),
+      ioReadBytes: farmem ? 0 : seen(this.#readBytes),
+      ioWriteBytes: farmem ? 0 : seen(this.#writeBytes),
       cpuTimeMs: null,
       stallMs: farmem ? Math.round(this.#stallMs) : null,
       pressure: this.#pressure(),

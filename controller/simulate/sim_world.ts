@@ -37,6 +37,8 @@ export interface AppliedAllocation {
   host: string;
   app: string;
   allocation: ResourceBytes;
+  /** Whether the app was launched with it or it was set on the running app. */
+  via: "launch" | "set-allocation";
 }
 
 /** How spirit is started on a simulated host (the argv only names the subcommand). */
@@ -210,8 +212,14 @@ export class SimWorld {
         activeWindow(this.faults, "samples-fail", host.name, nowMs) === undefined
           ? null
           : "simulated sampling failure (injected fault)",
-      applied: (app, allocation, timeMs) =>
-        this.applied.push({ timeMs, host: host.name, app, allocation: { ...allocation } }),
+      applied: (app, allocation, { nowMs, via }) =>
+        this.applied.push({
+          timeMs: nowMs,
+          host: host.name,
+          app,
+          allocation: { ...allocation },
+          via,
+        }),
       facts: () => simulatedFacts(host.name),
     };
   }

@@ -1,7 +1,8 @@
 /**
  * Three unmodified programs on one compute node: memcached and redis (cache-sensitive, zipfian
- * clients, about 230 and 280 MiB of data) and the scan program (bandwidth-bound, 256 MiB),
- * sharing 288 MiB of cache and 600 Mbps of remote bandwidth.
+ * clients, about 140 MiB of data each) and the scan program (bandwidth-bound, 256 MiB),
+ * sharing 288 MiB of cache and 240 Mbps of remote bandwidth (80 Mbps each at the equal split, so
+ * the throttles, not the machine's swap path, bound the programs; see mix2.ts).
  *
  *   sudo deno task spirit run playbooks/real/mix3.ts --policy static
  *   sudo deno task spirit run playbooks/real/mix3.ts --policy symbiosis
@@ -12,15 +13,15 @@ import { memcachedApp, realHosts, redisApp, scanApp } from "./_apps.ts";
 export default definePlaybook({
   name: "real-mix3",
   description: "memcached, redis and a bandwidth-bound scan sharing one node",
-  hosts: realHosts({ cache: "288MiB", bandwidth: "600Mbps" }),
+  hosts: realHosts({ cache: "288MiB", bandwidth: "240Mbps" }),
   apps: [
-    memcachedApp({ keys: 200_000, valueSize: "1KiB" }),
-    redisApp({ keys: 200_000, valueSize: "1KiB" }),
+    memcachedApp({ keys: 120_000, valueSize: "1KiB" }),
+    redisApp({ keys: 100_000, valueSize: "1KiB" }),
     scanApp(256),
   ],
   policy: "symbiosis",
   epoch: "5s",
   warmup: "30s",
-  duration: "2m",
+  duration: "4m",
   output: "results",
 });
