@@ -18,6 +18,7 @@ import { down } from "./down.ts";
 import { RunRecordError } from "./run_info.ts";
 import { type FoundRuns, readRun, runsNamed, runsOfPlaybook } from "./run_records.ts";
 import { startLiveMetrics } from "../results/live_metrics.ts";
+import { StartError } from "./start_error.ts";
 
 const EXIT_USAGE = 2;
 
@@ -84,6 +85,11 @@ export async function runWithFlags(
       sinks: metrics === null ? [] : [metrics.sink],
     });
     return result.interrupted ? 130 : 0;
+  } catch (error) {
+    if (!(error instanceof StartError)) throw error;
+    // Teardown has run: what had started is stopped, and the run directory says what happened.
+    console.error(`spirit run: ${error.message} (everything it had started was stopped)`);
+    return 1;
   } finally {
     await metrics?.close();
     Deno.removeSignalListener("SIGINT", stop);

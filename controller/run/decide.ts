@@ -7,6 +7,7 @@
 import type { AppSample } from "../../agent/protocol.ts";
 import type { Bundle, NodeAllocation, NodeMarket } from "../auction/market.ts";
 import { buildModel, type PerformanceModel } from "../auction/model.ts";
+import { equalSplit } from "../auction/equal_split.ts";
 import { POLICIES } from "../auction/policy.ts";
 import { bundleOfBytes, bytesOfBundle, type ResourceBytes } from "../auction/units.ts";
 import { estimateModel } from "../estimator/fit.ts";
@@ -73,6 +74,11 @@ export interface DecideInput {
   samples: ReadonlyMap<string, readonly AppSample[]>;
   /** Each app's allocation during the epoch (from the allocation state). */
   allocations: ReadonlyMap<string, AppAllocation>;
+  /**
+   * Apps whose process is gone (crashed and not relaunched yet, exited, left down): they get
+   * no target, and their node's capacity is shared among the others until they are back.
+   */
+  absent?: ReadonlySet<string>;
 }
 
 interface Learner {
@@ -87,8 +93,11 @@ export class Decider {
   readonly #policy: Policy;
   readonly #stopwatch: () => number;
   readonly #learners = new Map<string, Learner>();
-  /** The last policy outcome per node: warm starts (prices, income scale) for the next. */
-  readonly #previous = new Map<string, NodeAllocation>();
+  /**
+   * The last policy outcome per node and the apps it was for: warm starts (prices, income
+   * scale) and the bound on moves for the next, while the same apps take part.
+   */
+  readonly #previous = new Map<string, { apps: string; allocation: NodeAllocation }>();
 
   constructor(plan: RunPlan, options: { policy: Policy; stopwatch?: () => number }) {
     this.#plan = plan;
@@ -134,7 +143,8 @@ export class Decider {
   #learn(name: string, learner: Learner, input: DecideInput): AppDecision {
     const own = input.samples.get(name) ?? [];
     const allocation = input.allocations.get(name);
-    const inForce = allocation === undefined ? null : bundleOfBytes(allocation.inForce);
+    const absent = input.absent?.has(name) ?? false;
+    const inForce = allocation === undefined || absent ? null : bundleOfBytes(allocation.inForce);
     const predictedOpsPerSec = learner.model === null || inForce === null
       ? null
       : learner.model.opsPerSec(inForce.cacheMiB, inForce.bandwidthMbps);
@@ -161,7 +171,7 @@ export class Decider {
     const equal = this.#equalOf(name);
     return {
       opsPerSec,
-      lastSample: learner.lastSample,
+      lastSample: absent ? null : learner.lastSample,
       model: learner.model,
       predictedOpsPerSec,
       equalSplitPredictedOpsPerSec: learner.model === null || equal === null
@@ -182,32 +192,41 @@ export class Decider {
     compute: ComputePlan,
     { input, targets }: { input: DecideInput; targets: Map<string, ResourceBytes> },
   ): NodeDecision {
-    const models = compute.apps.map((a) => this.#learners.get(a.name)?.model ?? null);
-    const market: NodeMarket = {
-      ...compute.market,
-      apps: compute.market.apps.map((app, i) => ({ ...app, model: models[i] ?? app.model })),
-    };
-    const learning = this.#policy !== "static";
-    const ready = learning && !input.warmup && models.every((m) => m !== null);
     const started = this.#stopwatch();
+    // Apps whose process is gone take no part: the others share the node until they are back.
+    const present = compute.apps.flatMap((app, i) => {
+      const marketApp = compute.market.apps[i];
+      if (input.absent?.has(app.name) || marketApp === undefined) return [];
+      const model = this.#learners.get(app.name)?.model ?? null;
+      return [{ app, model, marketApp: { ...marketApp, model: model ?? marketApp.model } }];
+    });
+    const market: NodeMarket = { ...compute.market, apps: present.map((p) => p.marketApp) };
+    const everyone = present.length === compute.apps.length;
+    const learning = this.#policy !== "static";
+    const ready = learning && !input.warmup && present.length > 0 &&
+      present.every((p) => p.model !== null);
     let decided: NodeDecision;
     if (ready) {
-      const inForce = compute.apps.map((a) => {
-        const allocation = input.allocations.get(a.name);
+      const inForce = present.map(({ app }) => {
+        const allocation = input.allocations.get(app.name);
         return allocation === undefined
-          ? bundleOfBytes(a.equal)
+          ? bundleOfBytes(app.equal)
           : bundleOfBytes(allocation.inForce);
       });
+      const apps = present.map((p) => p.app.name).join("\n");
       const last = this.#previous.get(compute.host);
+      // When an app left or is coming back (it holds nothing yet), the node is shared anew at
+      // once, without the bound on moves.
+      const returning = present.some((p) => input.allocations.get(p.app.name)?.released);
       const allocation = POLICIES[this.#policy](
         market,
-        last === undefined ? {} : {
-          previous: { ...last, bundles: inForce },
+        last === undefined || last.apps !== apps || returning ? {} : {
+          previous: { ...last.allocation, bundles: inForce },
           maxMoveFraction: MAX_MOVE_FRACTION,
         },
       );
-      this.#previous.set(compute.host, allocation);
-      compute.apps.forEach((app, i) => {
+      this.#previous.set(compute.host, { apps, allocation });
+      present.forEach(({ app }, i) => {
         const bundle = allocation.bundles[i];
         if (bundle !== undefined) targets.set(app.name, bytesOfBundle(bundle));
       });
@@ -219,11 +238,14 @@ export class Decider {
         converged: allocation.converged,
       };
     } else {
-      const equal = compute.apps.map((a) => a.equal);
+      // `static` keeps the plan's fixed split; learning policies split among the apps present.
+      const equal = everyone || !learning
+        ? present.map((p) => p.app.equal)
+        : equalSplit(market).map(bytesOfBundle);
       const bundles = learning
         ? probeSplit(market, equal.map(bundleOfBytes), input.epoch).map(bytesOfBundle)
         : equal;
-      compute.apps.forEach((app, i) => targets.set(app.name, bundles[i] ?? app.equal));
+      present.forEach(({ app }, i) => targets.set(app.name, bundles[i] ?? app.equal));
       decided = {
         host: compute.host,
         prices: null,

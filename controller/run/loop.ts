@@ -13,7 +13,7 @@ import type { Clock } from "./clock.ts";
 import type { Decider } from "./decide.ts";
 import { enforceNode } from "./enforce.ts";
 import { epochRecord } from "./epoch_record.ts";
-import type { Emit } from "./events.ts";
+import { type Emit, faultDetails } from "./events.ts";
 import type { RunPlan } from "./plan.ts";
 
 /** What the loop needs from the run's processes (a RunSession). */
@@ -23,6 +23,12 @@ export interface LoopSession {
   setAllocation(app: string, allocation: ResourceBytes): Promise<void>;
   /** Apps that are not running, and why. */
   down(): Map<string, string>;
+  /** Apps whose process is gone: they hold no allocation until they are back. */
+  away(): Set<string>;
+  /** Apps to relaunch at the share enforcement gives them (see `relaunchAt`). */
+  returning(): Set<string>;
+  /** Relaunches a returning app at `allocation`; rejects (after reporting it) when it failed. */
+  relaunchAt(app: string, allocation: ResourceBytes): Promise<void>;
   /** Resolves once the events raised by agent messages so far are written. */
   settled(): Promise<void>;
 }
@@ -50,43 +56,64 @@ export interface LoopResult {
   interrupted: boolean;
 }
 
+/**
+ * The first epoch boundary after `nowMs`. When an epoch's work ran past the end of the next
+ * epoch too, that next epoch ends at this boundary instead: a stall (an unreachable host)
+ * never leaves a burst of empty epochs behind it.
+ */
+export function nextBoundaryMs(startedMs: number, epochMs: number, nowMs: number): number {
+  return startedMs + (Math.floor((nowMs - startedMs) / epochMs) + 1) * epochMs;
+}
+
 /** Runs epochs until the playbook's duration is over or `signal` aborts. */
 export async function runLoop(context: LoopContext): Promise<LoopResult> {
   const { playbook, plan, session, state, decider, clock, signal } = context;
   const stopwatch = context.stopwatch ?? (() => performance.now());
   const started = clock.now();
+  let boundary = started + playbook.epochMs;
   for (let epoch = 0;; epoch++) {
-    await clock.sleep(started + (epoch + 1) * playbook.epochMs - clock.now(), signal);
+    await clock.sleep(boundary - clock.now(), signal);
     if (signal?.aborted) return { epochs: epoch, interrupted: true };
     const elapsedMs = clock.now() - started;
     const collectStart = stopwatch();
     await session.heal();
     const samples = await session.collect();
     const collectMs = stopwatch() - collectStart;
+    // What a gone app held is free for the others until it is back.
+    const away = session.away();
+    for (const app of away) state.release(app, epoch);
     const allocations = state.snapshot();
     const warmup = elapsedMs <= playbook.warmupMs;
-    const decision = decider.decide({ epoch, warmup, samples, allocations });
+    const decision = decider.decide({ epoch, warmup, samples, allocations, absent: away });
     state.request(decision.targets);
     const enforceStart = stopwatch();
     const down = session.down();
+    const returning = session.returning();
+    // A returning app's grow step is its relaunch, at what its node has free.
+    const skip = new Map([...down].filter(([app]) => !returning.has(app)));
     const outcomes = (await Promise.all(plan.computes.map(async (compute) =>
       (await enforceNode(compute.host, {
         state,
         epoch,
-        down,
+        down: skip,
         apply: (app, allocation) =>
-          session.setAllocation(app, allocation),
+          returning.has(app)
+            ? session.relaunchAt(app, allocation)
+            : session.setAllocation(app, allocation),
       })).map((outcome) => ({ ...outcome, host: compute.host }))
     ))).flat();
     const enforceMs = stopwatch() - enforceStart;
     for (const outcome of outcomes) {
-      if (outcome.error === null) continue;
+      // A failed relaunch is reported by the session.
+      if (outcome.error === null || returning.has(outcome.app)) {
+        continue;
+      }
       await context.emit({
         kind: "fault",
         host: outcome.host,
         app: outcome.app,
         message: `allocation not applied (retried next epoch): ${outcome.error}`,
-        details: { allocation: outcome.allocation },
+        details: faultDetails("enforcement-failed", { allocation: outcome.allocation }),
       });
     }
     await session.settled();
@@ -110,6 +137,12 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
     if (
       playbook.durationMs !== null &&
       clock.now() - started >= playbook.durationMs - playbook.epochMs / 2
-    ) return { epochs: epoch + 1, interrupted: false };
+    ) {
+      return { epochs: epoch + 1, interrupted: false };
+    }
+    boundary += playbook.epochMs;
+    if (boundary <= clock.now()) {
+      boundary = nextBoundaryMs(started, playbook.epochMs, clock.now());
+    }
   }
 }
