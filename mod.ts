@@ -26,6 +26,7 @@ export type {
   PolicyOptions,
   Prices,
 } from "./controller/auction/market.ts";
+export { isUnknown } from "./controller/auction/market.ts";
 export {
   buildModel,
   type ConstantModelSpec,
@@ -33,6 +34,7 @@ export {
   type ModelSpec,
   type MrcModelSpec,
   type PerformanceModel,
+  type UnknownModelSpec,
 } from "./controller/auction/model.ts";
 export { symbiosis } from "./controller/auction/symbiosis.ts";
 export { equalSplit } from "./controller/auction/equal_split.ts";
@@ -44,6 +46,7 @@ export {
   type PolicyName,
 } from "./controller/auction/policy.ts";
 export {
+  endowmentLosses,
   envyPairs,
   fairnessReport,
   geometricMean,
@@ -59,6 +62,7 @@ export {
   validateScenario,
 } from "./controller/auction/scenario.ts";
 export { type AllocationRun, runEpochs } from "./controller/auction/epochs.ts";
+export * from "./controller/estimator/mod.ts";
 
 export * from "./controller/playbook/mod.ts";
 export { type RunOptions, runPlaybook, type RunResult } from "./controller/run/run.ts";

@@ -8,7 +8,7 @@
 import { spiritCliPath } from "../common/spirit_cli.ts";
 import { type CgroupLayout, detectCgroups } from "./cgroup/mounts.ts";
 import { AGENT_VERSION, gatherFacts } from "./facts.ts";
-import { readSwapDevices } from "./host/swaps.ts";
+import { defaultSwapDevices, readSwapDevices } from "./host/swaps.ts";
 import {
   AGENT_PROTOCOL_VERSION,
   type AgentErrorCode,
@@ -27,20 +27,31 @@ import { parseAgentRequest } from "./protocol_schema.ts";
 import { type ManagedApp, type RawSample, withRates } from "./apps/app.ts";
 import { CgroupApp, type CgroupAppContext } from "./apps/cgroup_app.ts";
 import { FarmemApp } from "./apps/farmem_app.ts";
-import { fileSink, type OutputSink } from "./apps/output.ts";
+import { fileSink } from "./apps/output.ts";
 
 /** Configuration of one agent. */
 export interface AgentConfig {
   /** Directory for the socket, pid file and app logs (created 0700). */
   stateDir: string;
-  /** Swap devices to throttle for cgroup apps; default: every active swap device. */
+  /**
+   * Swap devices to throttle for cgroup apps that name none (`--swap-device`). Without it
+   * such apps follow the node's default, re-resolved whenever the swap devices change: the
+   * remote swap device when there is one, else every active swap device.
+   */
   swapDevices?: string[];
+  /**
+   * The path of this node's remote swap device (the one spirit serves from its memory node),
+   * or null while it has none; read at every launch and sampling round.
+   */
+  remoteSwapDevice?: () => string | null;
   /** Sampling interval (default 1000 ms). */
   sampleIntervalMs?: number;
   /** Samples kept per app for re-attached controllers (default 600). */
   historyPerApp?: number;
   /** argv prefix that starts a spirit workload (`... workload <kind> <args> --control stdio`). */
   workloadCommand?: string[];
+  /** argv prefix that runs this node's spirit CLI (drivers of `kind: "spirit"`). */
+  spiritCommand?: string[];
 }
 
 /** An error answered to the controller with a protocol error code. */
@@ -53,10 +64,14 @@ export class AgentError extends Error {
   }
 }
 
+/** The default argv prefix of the spirit CLI: this checkout's (or bundle's) under this Deno. */
+export function defaultSpiritCommand(): string[] {
+  return [Deno.execPath(), "run", "-A", spiritCliPath()];
+}
+
 /** The default argv prefix for spirit workloads: this checkout's CLI under this Deno. */
 export function defaultWorkloadCommand(): string[] {
-  const cli = spiritCliPath();
-  return [Deno.execPath(), "run", "-A", cli, "workload"];
+  return [...defaultSpiritCommand(), "workload"];
 }
 
 /** Agent state: apps, samples, subscribers. */
@@ -69,6 +84,8 @@ export class AgentCore {
   #lastRaw = new Map<string, RawSample>();
   #finalSampled = new Set<string>();
   #history = new Map<string, AppSample[]>();
+  /** Cgroup apps that named no swap device: they follow the node's default. */
+  #followDefaultSwap = new Set<string>();
   #seq = 0;
   #listeners = new Set<(event: AgentEvent) => void>();
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -197,6 +214,9 @@ export class AgentCore {
     const log = spec.enforcement === "cgroup-existing"
       ? { sink: () => {}, close: () => {} }
       : await fileSink(`${logDir}/${spec.appId}.log`);
+    const driverLog = spec.enforcement !== "farmem" && spec.driver !== undefined
+      ? await fileSink(`${logDir}/${spec.appId}.driver.log`)
+      : null;
     const onWarning = (message: string) =>
       this.#emit({ event: "warning", appId: spec.appId, message });
     let app: ManagedApp;
@@ -213,6 +233,13 @@ export class AgentCore {
           onOutputClosed: log.close,
           onWarning,
           hardwareCounters: facts.hardwarePerfCounters,
+          ...(driverLog === null ? {} : {
+            driver: {
+              sink: driverLog.sink,
+              onOutputClosed: driverLog.close,
+              spiritCommand: this.config.spiritCommand ?? defaultSpiritCommand(),
+            },
+          }),
         });
         app = spec.enforcement === "cgroup"
           ? await CgroupApp.launch(spec, context)
@@ -220,6 +247,7 @@ export class AgentCore {
       }
     } catch (error) {
       log.close();
+      driverLog?.close();
       if (error instanceof AgentError) throw error;
       throw new AgentError(
         "launch-failed",
@@ -233,6 +261,9 @@ export class AgentCore {
       );
     }
     this.#apps.set(spec.appId, app);
+    if (spec.enforcement !== "farmem" && spec.swapDevices === undefined) {
+      if (this.config.swapDevices === undefined) this.#followDefaultSwap.add(spec.appId);
+    }
     app.exited.then((exit) => {
       if (exit !== null && this.#apps.get(spec.appId) === app) {
         this.#emit({ event: "app-exited", appId: spec.appId, exit });
@@ -243,19 +274,14 @@ export class AgentCore {
 
   async #cgroupContext(
     requested: string[] | undefined,
-    options: {
-      sink: OutputSink;
-      onOutputClosed: () => void;
-      onWarning: (m: string) => void;
-      hardwareCounters: boolean;
-    },
+    options: Omit<CgroupAppContext, "layout" | "throttleDevices">,
   ): Promise<CgroupAppContext> {
     this.#layout ??= await detectCgroups();
     const active = await readSwapDevices();
     const wanted = requested ?? this.config.swapDevices;
     const devices: string[] = [];
     if (wanted === undefined) {
-      for (const swap of active) if (swap.device !== null) devices.push(swap.device);
+      devices.push(...defaultSwapDevices(active, this.config.remoteSwapDevice?.() ?? null));
     } else {
       for (const path of wanted) {
         const resolved = await Deno.realPath(path).catch((error) => {
@@ -277,8 +303,52 @@ export class AgentCore {
     return { layout: this.#layout, throttleDevices: [...new Set(devices)], ...options };
   }
 
+  /**
+   * Moves the apps that follow the node's default swap devices to the current default when
+   * it changed (a device swapped on or off, the remote swap device up or gone).
+   */
+  async followSwapDevices(): Promise<void> {
+    const following = [...this.#followDefaultSwap].flatMap((id) => {
+      const app = this.#apps.get(id);
+      return app instanceof CgroupApp ? [app] : [];
+    });
+    if (following.length === 0) return;
+    let devices: string[];
+    try {
+      devices = defaultSwapDevices(
+        await readSwapDevices(),
+        this.config.remoteSwapDevice?.() ?? null,
+      );
+    } catch (error) {
+      // A device coming or going mid-read: keep the current devices until the next round.
+      this.#emit({
+        event: "warning",
+        message: `Cannot read the node's swap devices: ${(error as Error).message}`,
+      });
+      return;
+    }
+    const same = (a: readonly string[]) =>
+      a.length === devices.length && a.every((d) => devices.includes(d));
+    await Promise.all(
+      following.filter((app) => !same(app.throttleDevices())).map(async (app) => {
+        try {
+          await app.setThrottleDevices(devices);
+        } catch (error) {
+          this.#emit({
+            event: "warning",
+            appId: app.appId,
+            message: `Cannot move throttling to swap devices ${devices.join(", ") || "(none)"}: ${
+              (error as Error).message
+            }`,
+          });
+        }
+      }),
+    );
+  }
+
   /** Samples every app once and records the samples. */
   async sampleAll(): Promise<AppSample[]> {
+    await this.followSwapDevices();
     // Running apps every time; an exited app once more (its final counters), then no longer.
     const apps = [...this.#apps.values()].filter((app) => {
       const state = app.status().state;
@@ -337,6 +407,7 @@ export class AgentCore {
       this.#apps.delete(appId);
       this.#lastRaw.delete(appId);
       this.#finalSampled.delete(appId);
+      this.#followDefaultSwap.delete(appId);
     }
   }
 

@@ -50,10 +50,35 @@ export type ThroughputSource =
    */
   | { kind: "http"; url: string; pattern?: string; timeoutMs?: number }
   /**
-   * Watch the app's own output lines. With a capture group, the last captured number is the
-   * cumulative op count; without one, each matching line counts as one op.
+   * Watch output lines: the app's own (`from: "app"`, the default) or its driver's
+   * (`from: "driver"`). With a capture group, the last captured number is the cumulative op
+   * count; without one, each matching line counts as one op.
    */
-  | { kind: "log"; pattern: string; stream?: "stdout" | "stderr" | "both" };
+  | {
+    kind: "log";
+    pattern: string;
+    stream?: "stdout" | "stderr" | "both";
+    from?: "app" | "driver";
+  };
+
+/**
+ * A client program the agent runs beside a cgroup app (for example a load generator driving
+ * an unmodified server): started after the app, outside the app's cgroup (in an unlimited
+ * cgroup of its own, `spirit/<appId>+driver`), stopped with the app, its output in
+ * `<state-dir>/apps/<appId>.driver.log`. `kind: "spirit"` runs this node's spirit CLI with
+ * `args` (e.g. `["loadgen", "memcached", ...]`); `kind: "argv"` runs any program.
+ */
+export type DriverSpec =
+  | (DriverBase & { kind: "argv"; argv: string[] })
+  | (DriverBase & { kind: "spirit"; args: string[] });
+
+/** Fields every driver has. */
+interface DriverBase {
+  /** Extra environment variables for the driver. */
+  env?: Record<string, string>;
+  /** Working directory of the driver (default: the agent's). */
+  cwd?: string;
+}
 
 /** Fields every launch spec has. */
 interface LaunchBase {
@@ -85,8 +110,15 @@ export interface CgroupCommandLaunchSpec extends LaunchBase {
   enforcement: "cgroup";
   argv: string[];
   throughput?: ThroughputSource;
-  /** Swap device(s) whose reads and writes are throttled; default: the agent's configuration. */
+  /**
+   * Swap device(s) whose reads and writes are throttled and measured (at least one). Absent:
+   * the node's default, resolved by the agent at launch and again whenever the node's swap
+   * devices change: the agent's `--swap-device` list if given, else the node's remote swap
+   * device when it has one, else every active swap device.
+   */
   swapDevices?: string[];
+  /** A client program run beside the app, outside its cgroup; see {@link DriverSpec}. */
+  driver?: DriverSpec;
 }
 
 /**
@@ -97,9 +129,14 @@ export interface CgroupCommandLaunchSpec extends LaunchBase {
 export interface CgroupAdoptLaunchSpec extends LaunchBase {
   enforcement: "cgroup-existing";
   path: string;
-  /** `command` or `http` (the agent does not see an adopted cgroup's output, so not `log`). */
+  /**
+   * `command`, `http`, or `log` from its driver (the agent does not see an adopted cgroup's
+   * own output).
+   */
   throughput?: ThroughputSource;
+  /** As for {@link CgroupCommandLaunchSpec.swapDevices}. */
   swapDevices?: string[];
+  driver?: DriverSpec;
 }
 
 /** What to launch (or adopt) and how to enforce its allocation. */
@@ -202,6 +239,25 @@ export interface AppSample {
   stallMs: number | null;
   pressure: PressureReading;
   mrc: MrcReading;
+  /**
+   * Cumulative memory.stat `workingset_refault_anon` + `_file` of the app's cgroup: evicted
+   * pages read back while their shadow entry still existed. Absent where the kernel does not
+   * report it (never an invented 0).
+   */
+  workingsetRefaultTotal?: number;
+  /**
+   * Cumulative memory.stat `workingset_activate_anon` + `_file`: refaulted pages activated at
+   * once because their refault distance fit the working set (they would have stayed resident
+   * with about as much memory again). Absent where the kernel does not report it.
+   */
+  workingsetActivateTotal?: number;
+  /**
+   * False when this app's swap traffic cannot be attributed to it (no per-cgroup swap counters
+   * and no accounted swap device), so `swapInBytes`/`swapOutBytes` stay 0 whatever it swaps;
+   * true when they are measured. Absent: the agent does not say, and the controller infers it
+   * (controller/estimator/from_agent.ts).
+   */
+  remoteTrafficMeasurable?: boolean;
 }
 
 /** Lifecycle of an app under the agent. */
@@ -220,6 +276,8 @@ export interface AppStatus {
   cgroups: Record<string, string>;
   launchedAtMs: number;
   exit: AppExit | null;
+  /** The app's driver, when it has one: its process id and how it ended. */
+  driver?: { pid: number; exit: AppExit | null };
 }
 
 /** How an app's process ended. */

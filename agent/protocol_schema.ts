@@ -37,6 +37,7 @@ const throughput = z.discriminatedUnion("kind", [
     kind: z.literal("log"),
     pattern: regex,
     stream: z.enum(["stdout", "stderr", "both"]).exactOptional(),
+    from: z.enum(["app", "driver"]).exactOptional(),
   }),
 ]);
 
@@ -46,7 +47,35 @@ const launchBase = {
   env: z.record(z.string(), z.string()).exactOptional(),
   cwd: z.string().min(1).exactOptional(),
 };
-const swapDevices = z.array(z.string().startsWith("/")).exactOptional();
+const swapDevices = z.array(z.string().startsWith("/"))
+  .min(1, "name at least one device, or omit swapDevices for the node's default")
+  .exactOptional();
+
+const processOptions = {
+  env: z.record(z.string(), z.string()).exactOptional(),
+  cwd: z.string().min(1).exactOptional(),
+};
+const driver = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("argv"), argv, ...processOptions }),
+  z.object({ kind: z.literal("spirit"), args: z.array(z.string()).min(1), ...processOptions }),
+]).exactOptional();
+
+/** A `log` source reading the driver's output needs a driver. */
+function driverLogNeedsDriver(
+  spec: { driver?: unknown; throughput?: z.infer<typeof throughput> },
+  ctx: z.core.$RefinementCtx,
+): void {
+  if (
+    spec.throughput?.kind === "log" && spec.throughput.from === "driver" &&
+    spec.driver === undefined
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["throughput", "from"],
+      message: 'reads the driver\'s output, but the app has no "driver"',
+    });
+  }
+}
 
 const launch = z.discriminatedUnion("enforcement", [
   z.object({
@@ -67,17 +96,20 @@ const launch = z.discriminatedUnion("enforcement", [
     argv,
     throughput: throughput.exactOptional(),
     swapDevices,
-  }),
+    driver,
+  }).superRefine(driverLogNeedsDriver),
   z.object({
     ...launchBase,
     enforcement: z.literal("cgroup-existing"),
     path: z.string().startsWith("/").refine((p) => !p.split("/").includes(".."), "no .. in paths"),
     throughput: throughput.exactOptional().refine(
-      (source) => source?.kind !== "log",
-      "an adopted cgroup's output is not the agent's to read: use a command or http source",
+      (source) => source?.kind !== "log" || source.from === "driver",
+      "an adopted cgroup's output is not the agent's to read: use a command or http source, " +
+        'or a log source from its driver (from: "driver")',
     ),
     swapDevices,
-  }),
+    driver,
+  }).superRefine(driverLogNeedsDriver),
 ]);
 
 const id = z.number().int().nonnegative();

@@ -83,3 +83,43 @@ Deno.test("parseAgentRequest refuses a log throughput source for an adopted cgro
   assert.ok(!parsed.ok);
   assert.match(parsed.message, /app\.throughput: an adopted cgroup's output/);
 });
+
+function cgroupLaunch(app: Record<string, unknown>) {
+  return parseAgentRequest(JSON.stringify({
+    id: 6,
+    op: "launch",
+    app: {
+      appId: "mc",
+      enforcement: "cgroup",
+      argv: ["memcached"],
+      allocation: { cacheBytes: 1, bandwidthBytesPerSec: 1 },
+      ...app,
+    },
+  }));
+}
+
+Deno.test("parseAgentRequest accepts a driver whose output is the throughput source", () => {
+  const parsed = cgroupLaunch({
+    driver: { kind: "spirit", args: ["loadgen", "memcached", "--server", "127.0.0.1:1"] },
+    throughput: { kind: "log", pattern: "^ops (\\d+)", from: "driver" },
+  });
+  assert.ok(parsed.ok, parsed.ok ? "" : parsed.message);
+});
+
+Deno.test("parseAgentRequest refuses a driver log source without a driver", () => {
+  const parsed = cgroupLaunch({ throughput: { kind: "log", pattern: "x", from: "driver" } });
+  assert.ok(!parsed.ok);
+  assert.match(parsed.message, /app\.throughput\.from: reads the driver's output/);
+});
+
+Deno.test("parseAgentRequest names the field of a bad driver", () => {
+  const parsed = cgroupLaunch({ driver: { kind: "argv", argv: [] } });
+  assert.ok(!parsed.ok);
+  assert.match(parsed.message, /app\.driver\.argv: argv needs at least the program/);
+});
+
+Deno.test("parseAgentRequest refuses an empty swap device list (omit it for the default)", () => {
+  const parsed = cgroupLaunch({ swapDevices: [] });
+  assert.ok(!parsed.ok);
+  assert.match(parsed.message, /app\.swapDevices: name at least one device, or omit/);
+});

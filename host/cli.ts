@@ -9,6 +9,7 @@ import { Command, type CommanderError } from "@commander-js/extra-typings";
 import { agentCommand } from "../agent/command.ts";
 import { execCommand } from "../agent/exec_command.ts";
 import { AGENT_VERSION } from "../agent/facts.ts";
+import { loadgenCommand } from "../loadgen/command.ts";
 import { memserverCommand } from "../memserver/command.ts";
 import { workloadCommand } from "../workloads/command.ts";
 
@@ -17,13 +18,19 @@ export const EXIT_USAGE = 2;
 
 /** The commands a compute or memory host runs (what the controller starts there). */
 export function hostCommands(): Command[] {
-  return [memserverCommand(), workloadCommand(), agentCommand(), execCommand()] as Command[];
+  return [
+    memserverCommand(),
+    workloadCommand(),
+    agentCommand(),
+    execCommand(),
+    loadgenCommand(),
+  ] as Command[];
 }
 
 /** The host-side command line: {@linkcode hostCommands} under one `spirit` program. */
 export function buildHostProgram(): Command {
   const program = new Command("spirit")
-    .description("spirit on a host: agent, memory server, workloads, exec")
+    .description("spirit on a host: agent, memory server, workloads, exec, loadgen")
     .version(AGENT_VERSION)
     .showHelpAfterError("(run with --help for usage)");
   for (const command of hostCommands()) program.addCommand(command);

@@ -4,8 +4,9 @@
  */
 import assert from "node:assert/strict";
 import type { AppSample, SamplesResult, SetAllocationResult } from "../agent/protocol.ts";
-import { commandOnPath, pathExists, ROOT, systemTest } from "./prereq.ts";
+import { pathExists, systemTest } from "./prereq.ts";
 import {
+  AGENT_SYSTEM_REQUIRES,
   type AgentHarness,
   blkioReadBytes,
   memoryUsageBytes,
@@ -15,15 +16,7 @@ import {
 } from "./fixtures/agent_harness.ts";
 
 const MiB = 2 ** 20;
-const REQUIRES = [
-  ROOT,
-  commandOnPath("losetup"),
-  commandOnPath("mkswap"),
-  commandOnPath("gcc"),
-  commandOnPath("setpriv"),
-  pathExists("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
-  pathExists("/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device"),
-];
+const REQUIRES = AGENT_SYSTEM_REQUIRES;
 
 function toucherSpec(h: AgentHarness, appId: string, options: {
   cacheBytes: number;
@@ -90,6 +83,17 @@ systemTest(
       assert.equal(last.enforceable.bandwidthWrite.enforced, false, "v1 cannot throttle swap-out");
       assert.equal(last.swapOutEstimated, true);
       assert.equal(last.mrc.available, false);
+      // Working-set counters exactly where this kernel's memory.stat has them.
+      const rootStat = await Deno.readTextFile("/sys/fs/cgroup/memory/memory.stat");
+      if (/^workingset_refault_anon /m.test(rootStat)) {
+        assert.ok(
+          (last.workingsetRefaultTotal ?? 0) > 0,
+          `refaults ${last.workingsetRefaultTotal}`,
+        );
+      } else assert.equal(last.workingsetRefaultTotal, undefined);
+      if (!/^workingset_activate/m.test(rootStat)) {
+        assert.equal(last.workingsetActivateTotal, undefined);
+      } else assert.equal(typeof last.workingsetActivateTotal, "number");
     }, { sampleIntervalMs: 250 });
   },
 );

@@ -1,13 +1,13 @@
 /**
  * An unmodified command (or an adopted existing cgroup) whose allocation is enforced through
  * cgroup limits, and whose metrics come from the cgroup, perf events and a configured
- * throughput source.
+ * throughput source; optionally with a driver (a client program run beside it).
  * @module
  */
 import { adoptCgroup, type Cgroup, createCgroup } from "../cgroup/cgroup.ts";
 import type { CgroupLayout } from "../cgroup/mounts.ts";
 import { parsePressure } from "../cgroup/stats.ts";
-import { readControl } from "../cgroup/files.ts";
+import { exists, readControl } from "../cgroup/files.ts";
 import { CgroupEnforcer } from "../enforce/cgroup_enforcer.ts";
 import { PerfMonitor } from "../monitor/perf_monitor.ts";
 import { type ThroughputReader, throughputReader } from "../monitor/throughput.ts";
@@ -22,13 +22,16 @@ import type {
   PressureReading,
 } from "../protocol.ts";
 import type { ManagedApp, RawSample } from "./app.ts";
+import { Driver } from "./driver.ts";
 import { type OutputSink, pumpOutput } from "./output.ts";
 import { exitOf, spawnApp } from "./spawn.ts";
+import { SwapTraffic } from "./swap_traffic.ts";
+import { terminateCgroup } from "./terminate.ts";
 
 /** What a cgroup app needs from its host. */
 export interface CgroupAppContext {
   layout: CgroupLayout;
-  /** "major:minor" of the devices to throttle (the swap devices). */
+  /** "major:minor" of the devices to throttle (the swap devices) at launch. */
   throttleDevices: readonly string[];
   hardwareCounters: boolean;
   /** Receives the app's output bytes (log file, terminal). */
@@ -38,6 +41,8 @@ export interface CgroupAppContext {
   onWarning?: (message: string) => void;
   /** cgroup directory name under `spirit/` (default: the app id). */
   cgroupName?: string;
+  /** For an app with a driver: where its output goes, and how to run the spirit CLI. */
+  driver?: { sink: OutputSink; onOutputClosed?: () => void; spiritCommand: readonly string[] };
 }
 
 /** An app enforced with cgroup limits. */
@@ -53,6 +58,9 @@ export class CgroupApp implements ManagedApp {
   readonly #perf: PerfMonitor | null;
   readonly #launchedAtMs: number;
   readonly #outputDone: Promise<void>;
+  readonly #swapTraffic = new SwapTraffic();
+  #throttleDevices: readonly string[];
+  #driver: Driver | null = null;
   #allocation: Allocation;
   #exit: AppExit | null = null;
   #stopped: Promise<void> | null = null;
@@ -73,6 +81,7 @@ export class CgroupApp implements ManagedApp {
     this.#enforcer = options.enforcer;
     this.#child = options.child;
     this.#throughput = options.throughput;
+    this.#throttleDevices = options.context.throttleDevices;
     this.#allocation = options.spec.allocation;
     this.#launchedAtMs = Date.now();
     const child = options.child;
@@ -83,15 +92,58 @@ export class CgroupApp implements ManagedApp {
       return;
     }
     this.#perf = new PerfMonitor(child.pid, { hardwareCounters: options.context.hardwareCounters });
-    const onLine = (stream: "stdout" | "stderr", line: string) =>
-      this.#throughput?.onLine(stream, line);
+    const onLine = (stream: "stdout" | "stderr", line: string) => {
+      if (!readsDriver(options.spec)) this.#throughput?.onLine(stream, line);
+    };
     this.#outputDone = Promise.all([
       pumpOutput(child.stdout, { name: "stdout", sink: options.context.sink, onLine }),
       pumpOutput(child.stderr, { name: "stderr", sink: options.context.sink, onLine }),
     ]).then(() => options.context.onOutputClosed?.());
     this.exited = child.status.then((status) => {
       this.#exit = exitOf(status);
+      // The driver has nothing left to drive.
+      this.#driver?.stop().catch((error) =>
+        this.#context.onWarning?.(`Stopping the driver of ${this.appId}: ${String(error)}`)
+      );
       return this.#exit;
+    });
+  }
+
+  /** Starts the spec's driver (if any) beside the app; on failure the app is stopped too. */
+  async #startDriver(): Promise<void> {
+    const spec = this.#spec.driver;
+    const output = this.#context.driver;
+    if (spec === undefined) return;
+    if (output === undefined) {
+      throw new Error(`No output configured for the driver of ${this.appId}`);
+    }
+    try {
+      this.#driver = await Driver.start(spec, {
+        layout: this.#context.layout,
+        appId: this.appId,
+        spiritCommand: output.spiritCommand,
+        sink: output.sink,
+        ...(output.onOutputClosed === undefined ? {} : { onOutputClosed: output.onOutputClosed }),
+        onLine: (stream, line) => {
+          if (readsDriver(this.#spec)) this.#throughput?.onLine(stream, line);
+        },
+      });
+    } catch (error) {
+      await this.stop({ graceMs: 0 });
+      throw new Error(`Cannot start the driver of ${this.appId}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    const driver = this.#driver;
+    // An app that ended while its driver was starting: nothing to drive.
+    if (this.#exit !== null) await driver.stop();
+    driver.exited.then((exit) => {
+      if (driver.stopping || this.#stopped !== null || this.#exit !== null) return;
+      this.#context.onWarning?.(
+        `The driver of ${this.appId} exited by itself (code ${exit.code}${
+          exit.signal === null ? "" : `, signal ${exit.signal}`
+        }); see ${this.appId}.driver.log`,
+      );
     });
   }
 
@@ -104,6 +156,7 @@ export class CgroupApp implements ManagedApp {
     context: CgroupAppContext,
   ): Promise<CgroupApp> {
     const cgroup = await createCgroup(context.layout, context.cgroupName ?? spec.appId);
+    let app: CgroupApp;
     try {
       const enforcer = new CgroupEnforcer(
         cgroup,
@@ -117,11 +170,13 @@ export class CgroupApp implements ManagedApp {
         ...(spec.env === undefined ? {} : { env: spec.env }),
         ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
       });
-      return new CgroupApp({ spec, context, cgroup, enforcer, child, throughput });
+      app = new CgroupApp({ spec, context, cgroup, enforcer, child, throughput });
     } catch (error) {
       await cgroup.remove();
       throw error;
     }
+    await app.#startDriver();
+    return app;
   }
 
   /** Adopts an existing cgroup: enforces and monitors it without owning its processes. */
@@ -130,7 +185,9 @@ export class CgroupApp implements ManagedApp {
     const enforcer = new CgroupEnforcer(cgroup, context.throttleDevices, enforcerOptions(context));
     await enforcer.apply(spec.allocation);
     const throughput = throughputReader(spec.throughput ?? { kind: "none" });
-    return new CgroupApp({ spec, context, cgroup, enforcer, child: null, throughput });
+    const app = new CgroupApp({ spec, context, cgroup, enforcer, child: null, throughput });
+    await app.#startDriver();
+    return app;
   }
 
   #state(): AppState {
@@ -140,7 +197,31 @@ export class CgroupApp implements ManagedApp {
   }
 
   enforceable(): EnforceableLimits {
-    return this.cgroup.enforceable(this.#context.throttleDevices);
+    return this.cgroup.enforceable(this.#throttleDevices);
+  }
+
+  /** "major:minor" of the swap devices throttled and measured now. */
+  throttleDevices(): readonly string[] {
+    return this.#throttleDevices;
+  }
+
+  /**
+   * Throttles and measures `devices` from now on (the node's swap devices changed): the current
+   * bandwidth limit is written on the new ones and removed from those left (where they still
+   * exist). Traffic already counted on a device that left stays counted.
+   */
+  async setThrottleDevices(devices: readonly string[]): Promise<void> {
+    const added = devices.filter((d) => !this.#throttleDevices.includes(d));
+    const removed = this.#throttleDevices.filter((d) => !devices.includes(d));
+    this.#throttleDevices = [...devices];
+    this.#enforcer.setDevices(devices);
+    if (this.#stopped !== null) return;
+    await this.cgroup.writeBandwidth(added, this.#allocation.bandwidthBytesPerSec);
+    const present = [];
+    for (const device of removed) {
+      if (await exists(`/sys/dev/block/${device}`)) present.push(device);
+    }
+    await this.cgroup.clearBandwidth(present);
   }
 
   status(): AppStatus {
@@ -154,6 +235,7 @@ export class CgroupApp implements ManagedApp {
       cgroups: { ...this.cgroup.paths },
       launchedAtMs: this.#launchedAtMs,
       exit: this.#exit,
+      ...(this.#driver === null ? {} : { driver: this.#driver.status() }),
     };
   }
 
@@ -165,7 +247,7 @@ export class CgroupApp implements ManagedApp {
 
   async measure(): Promise<RawSample> {
     const timeMs = Date.now();
-    const snapshot = await this.cgroup.readSnapshot(this.#context.throttleDevices);
+    const snapshot = await this.cgroup.readSnapshot(this.#throttleDevices);
     let opsTotal: number | null = null;
     try {
       opsTotal = (await this.#throughput?.read()) ?? null;
@@ -174,8 +256,11 @@ export class CgroupApp implements ManagedApp {
         `Throughput source of ${this.appId} failed: ${(error as Error).message}`,
       );
     }
-    const swapInBytes = snapshot.swapInBytes ?? 0;
-    let swapOutBytes = snapshot.swapOutBytes;
+    const onDevices = this.#swapTraffic.update(snapshot.swapDeviceBytes);
+    const swapInBytes = snapshot.swapInBytes ?? onDevices.readBytes;
+    // v2 charges swap-out writes to the app's cgroup; v1 does not (estimated below).
+    let swapOutBytes = snapshot.swapOutBytes ??
+      (this.cgroup.version === 2 && this.#throttleDevices.length > 0 ? onDevices.writeBytes : null);
     const swapOutEstimated = swapOutBytes === null;
     if (swapOutBytes === null) {
       // v1 does not account swap-out per cgroup: every page in swap or read back was written once.
@@ -208,6 +293,12 @@ export class CgroupApp implements ManagedApp {
         : { available: true, scope: "cgroup", ...snapshot.pressure },
       mrc: this.#perf?.mrc() ??
         { available: false, reason: "adopted cgroup: no process to attach perf sampling to" },
+      ...(snapshot.workingset.refaultTotal === null
+        ? {}
+        : { workingsetRefaultTotal: snapshot.workingset.refaultTotal }),
+      ...(snapshot.workingset.activateTotal === null
+        ? {}
+        : { workingsetActivateTotal: snapshot.workingset.activateTotal }),
     };
   }
 
@@ -218,30 +309,25 @@ export class CgroupApp implements ManagedApp {
 
   async #stop(graceMs: number): Promise<void> {
     this.#enforcer.cancel();
+    // The driver first: it must not see the server vanish and report errors.
+    await this.#driver?.stop(graceMs);
     if (this.#child === null) {
-      await this.cgroup.clearLimits(this.#context.throttleDevices);
+      await this.cgroup.clearLimits(this.#throttleDevices);
       return;
     }
-    if (this.#exit === null) {
-      for (const pid of await this.cgroup.pids()) {
-        try {
-          Deno.kill(pid, "SIGTERM");
-        } catch (error) {
-          if (!(error instanceof Deno.errors.NotFound)) throw error;
-        }
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.exited,
-        new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
-      ]);
-      clearTimeout(timer);
-    }
-    await this.cgroup.remove();
-    await this.exited;
+    await terminateCgroup(this.cgroup, {
+      exited: this.exited,
+      running: this.#exit === null,
+      graceMs,
+    });
     await this.#outputDone;
     this.#perf?.close();
   }
+}
+
+/** True when the app's throughput is read from its driver's output. */
+function readsDriver(spec: CgroupCommandLaunchSpec | CgroupAdoptLaunchSpec): boolean {
+  return spec.throughput?.kind === "log" && spec.throughput.from === "driver";
 }
 
 function enforcerOptions(context: CgroupAppContext) {

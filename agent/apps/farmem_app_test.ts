@@ -72,7 +72,7 @@ Deno.test("FarmemApp reads a well-formed sample, unlimited bandwidth as null", a
     cacheBytes: 1 << 20,
     bandwidthBytesPerSec: null,
     residentBytes: 4096,
-    mrc: [[1, 0.5]],
+    mrc: [[1 << 20, 0.5]],
   };
   const app = await FarmemApp.launch(
     spec(

@@ -6,7 +6,7 @@
  */
 import type { EnforceableLimits } from "../protocol.ts";
 import type { CgroupLayout } from "./mounts.ts";
-import type { PressureStats } from "./stats.ts";
+import type { DeviceBytes, PressureStats, WorkingsetCounters } from "./stats.ts";
 import { CgroupV1 } from "./cgroup_v1.ts";
 import { CgroupV2 } from "./cgroup_v2.ts";
 
@@ -18,10 +18,20 @@ export interface CgroupSnapshot {
   peakResidentBytes: number | null;
   swapBytes: number;
   majorFaults: number;
-  /** Bytes read from the swap devices (null when not attributable). */
+  /**
+   * Bytes swapped in, as the kernel counts them per cgroup whatever the device (v2 `pswpin`);
+   * null when it does not (then `swapDeviceBytes` is the measure).
+   */
   swapInBytes: number | null;
-  /** Bytes written to the swap devices (null when the kernel does not attribute them). */
+  /** Bytes swapped out, counted per cgroup by the kernel (v2 `pswpout`); null when not. */
   swapOutBytes: number | null;
+  /**
+   * Block I/O of the cgroup on each of the swap devices asked for, by "major:minor" (empty
+   * without an io controller). Swap-out writes are not charged here on v1.
+   */
+  swapDeviceBytes: Map<string, DeviceBytes>;
+  /** memory.stat working-set counters (refaults, activations). */
+  workingset: WorkingsetCounters;
   ioReadBytes: number;
   ioWriteBytes: number;
   /** Per-cgroup PSI (v2 only). */
@@ -41,6 +51,8 @@ export interface Cgroup {
   writeCacheLimit(bytes: number): Promise<void>;
   /** Sets read and write throttling on the given "major:minor" devices. */
   writeBandwidth(devices: readonly string[], bytesPerSec: number): Promise<void>;
+  /** Removes the read and write throttling on the given devices. */
+  clearBandwidth(devices: readonly string[]): Promise<void>;
   /** Removes every limit the agent set (used when releasing an adopted cgroup). */
   clearLimits(devices: readonly string[]): Promise<void>;
   readSnapshot(swapDevices: readonly string[]): Promise<CgroupSnapshot>;

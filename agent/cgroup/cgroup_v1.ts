@@ -10,7 +10,13 @@ import type { Cgroup, CgroupSnapshot } from "./cgroup.ts";
 import { SPIRIT_CGROUP_PARENT } from "./cgroup.ts";
 import { exists, killAndRemove, readControl, readPids, writeControl } from "./files.ts";
 import type { CgroupLayout } from "./mounts.ts";
-import { parseBlkioServiceBytes, parseFlatKeyed, sumDeviceBytes } from "./stats.ts";
+import {
+  parseBlkioServiceBytes,
+  parseFlatKeyed,
+  pickDevices,
+  sumDeviceBytes,
+  workingsetCounters,
+} from "./stats.ts";
 
 /** The smallest throttle written; the kernel reads 0 as "no limit". */
 export const MIN_THROTTLE_BYTES_PER_SEC = 4096;
@@ -83,13 +89,17 @@ export class CgroupV1 implements Cgroup {
     }
   }
 
-  async clearLimits(devices: readonly string[]): Promise<void> {
-    await writeControl(`${this.#memory}/memory.limit_in_bytes`, "-1");
+  async clearBandwidth(devices: readonly string[]): Promise<void> {
     if (this.#blkio === null) return;
     for (const device of devices) {
       await writeControl(`${this.#blkio}/blkio.throttle.read_bps_device`, `${device} 0`);
       await writeControl(`${this.#blkio}/blkio.throttle.write_bps_device`, `${device} 0`);
     }
+  }
+
+  async clearLimits(devices: readonly string[]): Promise<void> {
+    await writeControl(`${this.#memory}/memory.limit_in_bytes`, "-1");
+    await this.clearBandwidth(devices);
   }
 
   async readSnapshot(swapDevices: readonly string[]): Promise<CgroupSnapshot> {
@@ -105,14 +115,16 @@ export class CgroupV1 implements Cgroup {
     const stat = parseFlatKeyed(statText);
     const devices = parseBlkioServiceBytes(ioText ?? "");
     const all = sumDeviceBytes(devices);
-    const swap = sumDeviceBytes(devices, swapDevices);
     return {
       residentBytes: Number(usage),
       peakResidentBytes: peak === null ? null : Number(peak),
       swapBytes: stat.get("total_swap") ?? stat.get("swap") ?? 0,
       majorFaults: stat.get("total_pgmajfault") ?? stat.get("pgmajfault") ?? 0,
-      swapInBytes: this.#blkio === null || swapDevices.length === 0 ? null : swap.readBytes,
+      // v1 counts swap-ins only as block reads on the swap devices (swapDeviceBytes).
+      swapInBytes: null,
       swapOutBytes: null,
+      swapDeviceBytes: pickDevices(devices, swapDevices),
+      workingset: workingsetCounters(stat),
       ioReadBytes: all.readBytes,
       ioWriteBytes: all.writeBytes,
       pressure: null,

@@ -10,7 +10,14 @@ import { SPIRIT_CGROUP_PARENT } from "./cgroup.ts";
 import { exists, killAndRemove, readControl, readPids, writeControl } from "./files.ts";
 import type { CgroupLayout } from "./mounts.ts";
 import { memoryHighFor } from "./shrink.ts";
-import { parseFlatKeyed, parseIoStat, parsePressure, sumDeviceBytes } from "./stats.ts";
+import {
+  parseFlatKeyed,
+  parseIoStat,
+  parsePressure,
+  pickDevices,
+  sumDeviceBytes,
+  workingsetCounters,
+} from "./stats.ts";
 
 const PAGE_BYTES = 4096;
 
@@ -90,13 +97,17 @@ export class CgroupV2 implements Cgroup {
     }
   }
 
-  async clearLimits(devices: readonly string[]): Promise<void> {
-    await writeControl(`${this.#dir}/memory.high`, "max");
-    await writeControl(`${this.#dir}/memory.max`, "max");
+  async clearBandwidth(devices: readonly string[]): Promise<void> {
     if (!this.#io) return;
     for (const device of devices) {
       await writeControl(`${this.#dir}/io.max`, `${device} rbps=max wbps=max`);
     }
+  }
+
+  async clearLimits(devices: readonly string[]): Promise<void> {
+    await writeControl(`${this.#dir}/memory.high`, "max");
+    await writeControl(`${this.#dir}/memory.max`, "max");
+    await this.clearBandwidth(devices);
   }
 
   async readSnapshot(swapDevices: readonly string[]): Promise<CgroupSnapshot> {
@@ -112,17 +123,17 @@ export class CgroupV2 implements Cgroup {
     const stat = parseFlatKeyed(statText);
     const devices = parseIoStat(ioText ?? "");
     const all = sumDeviceBytes(devices);
-    const swap = sumDeviceBytes(devices, swapDevices);
     const pswpin = stat.get("pswpin");
     const pswpout = stat.get("pswpout");
-    const ioKnown = this.#io && swapDevices.length > 0;
     return {
       residentBytes: Number(current),
       peakResidentBytes: peak === null ? null : Number(peak),
       swapBytes: swapCurrent === null ? 0 : Number(swapCurrent),
       majorFaults: stat.get("pgmajfault") ?? 0,
-      swapInBytes: pswpin !== undefined ? pswpin * PAGE_BYTES : ioKnown ? swap.readBytes : null,
-      swapOutBytes: pswpout !== undefined ? pswpout * PAGE_BYTES : ioKnown ? swap.writeBytes : null,
+      swapInBytes: pswpin === undefined ? null : pswpin * PAGE_BYTES,
+      swapOutBytes: pswpout === undefined ? null : pswpout * PAGE_BYTES,
+      swapDeviceBytes: this.#io ? pickDevices(devices, swapDevices) : new Map(),
+      workingset: workingsetCounters(stat),
       ioReadBytes: all.readBytes,
       ioWriteBytes: all.writeBytes,
       pressure: pressureText === null ? null : parsePressure(pressureText),

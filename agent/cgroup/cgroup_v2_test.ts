@@ -44,7 +44,11 @@ Deno.test("cgroup v2 backend reads swap traffic from memory.stat and PSI per cgr
     await Deno.writeTextFile(`${dir}/memory.current`, "1048576\n");
     await Deno.writeTextFile(`${dir}/memory.peak`, "2097152\n");
     await Deno.writeTextFile(`${dir}/memory.swap.current`, "4096\n");
-    await Deno.writeTextFile(`${dir}/memory.stat`, "anon 1\npgmajfault 3\npswpin 10\npswpout 20\n");
+    await Deno.writeTextFile(
+      `${dir}/memory.stat`,
+      "anon 1\npgmajfault 3\npswpin 10\npswpout 20\nworkingset_refault_anon 4\n" +
+        "workingset_refault_file 1\nworkingset_activate_anon 2\nworkingset_activate_file 0\n",
+    );
     await Deno.writeTextFile(`${dir}/io.stat`, "259:0 rbytes=40960 wbytes=81920 rios=10 wios=20\n");
     await Deno.writeTextFile(
       `${dir}/memory.pressure`,
@@ -58,6 +62,8 @@ Deno.test("cgroup v2 backend reads swap traffic from memory.stat and PSI per cgr
       majorFaults: 3,
       swapInBytes: 10 * 4096,
       swapOutBytes: 20 * 4096,
+      swapDeviceBytes: new Map([["259:0", { readBytes: 40960, writeBytes: 81920 }]]),
+      workingset: { refaultTotal: 5, activateTotal: 2 },
       ioReadBytes: 40960,
       ioWriteBytes: 81920,
       pressure: { someAvg10: 2, someTotalUs: 5, fullAvg10: 1, fullTotalUs: 3 },

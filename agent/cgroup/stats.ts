@@ -78,6 +78,14 @@ export function parsePressure(text: string): PressureStats {
   };
 }
 
+/** The entries of `devices` whose "major:minor" is in `only`. */
+export function pickDevices(
+  devices: ReadonlyMap<string, DeviceBytes>,
+  only: readonly string[],
+): Map<string, DeviceBytes> {
+  return new Map([...devices].filter(([device]) => only.includes(device)));
+}
+
 /** Sums read and write bytes over some devices (all when `only` is omitted). */
 export function sumDeviceBytes(
   devices: Map<string, DeviceBytes>,
@@ -91,4 +99,35 @@ export function sumDeviceBytes(
     writeBytes += bytes.writeBytes;
   }
   return { readBytes, writeBytes };
+}
+
+/** Working-set counters of a memory.stat: cumulative event counts, anon + file. */
+export interface WorkingsetCounters {
+  /** Refaults: pages read back soon after eviction (the working set did not fit). */
+  refaultTotal: number | null;
+  /** Refaulted pages activated at once (they were part of the working set). */
+  activateTotal: number | null;
+}
+
+/**
+ * The `workingset_refault_*` and `workingset_activate_*` counters of a parsed memory.stat
+ * (cgroup v2, and v1 on kernels that have them, preferring v1's hierarchical `total_` keys;
+ * kernels before 5.9 have one `workingset_refault` without the anon/file split). A counter
+ * the kernel does not report is null, never 0.
+ */
+export function workingsetCounters(stat: ReadonlyMap<string, number>): WorkingsetCounters {
+  const counter = (name: string): number | null => {
+    for (const prefix of ["total_", ""]) {
+      const anon = stat.get(`${prefix}${name}_anon`);
+      const file = stat.get(`${prefix}${name}_file`);
+      if (anon !== undefined || file !== undefined) return (anon ?? 0) + (file ?? 0);
+      const single = stat.get(`${prefix}${name}`);
+      if (single !== undefined) return single;
+    }
+    return null;
+  };
+  return {
+    refaultTotal: counter("workingset_refault"),
+    activateTotal: counter("workingset_activate"),
+  };
 }

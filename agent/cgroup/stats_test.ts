@@ -5,6 +5,7 @@ import {
   parseIoStat,
   parsePressure,
   sumDeviceBytes,
+  workingsetCounters,
 } from "./stats.ts";
 
 Deno.test("parseFlatKeyed reads memory.stat lines", () => {
@@ -37,5 +38,27 @@ Deno.test("parsePressure reads some and full lines", () => {
     someTotalUs: 1116957,
     fullAvg10: 1.15,
     fullTotalUs: 1002576,
+  });
+});
+
+Deno.test("workingsetCounters sums anon and file, preferring v1's hierarchical keys", () => {
+  const v1 = parseFlatKeyed(
+    "workingset_refault_anon 1\nworkingset_refault_file 2\n" +
+      "total_workingset_refault_anon 10\ntotal_workingset_refault_file 20\n",
+  );
+  assert.deepEqual(workingsetCounters(v1), { refaultTotal: 30, activateTotal: null });
+  const v2 = parseFlatKeyed(
+    "workingset_refault_anon 5\nworkingset_refault_file 6\n" +
+      "workingset_activate_anon 1\nworkingset_activate_file 2\n",
+  );
+  assert.deepEqual(workingsetCounters(v2), { refaultTotal: 11, activateTotal: 3 });
+});
+
+Deno.test("workingsetCounters reads pre-5.9 single counters and reports missing ones as null", () => {
+  const old = parseFlatKeyed("workingset_refault 7\nworkingset_activate 4\n");
+  assert.deepEqual(workingsetCounters(old), { refaultTotal: 7, activateTotal: 4 });
+  assert.deepEqual(workingsetCounters(parseFlatKeyed("rss 1\n")), {
+    refaultTotal: null,
+    activateTotal: null,
   });
 });

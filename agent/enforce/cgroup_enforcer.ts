@@ -20,7 +20,7 @@ export interface EnforcerOptions {
 /** Keeps one cgroup at its allocation. */
 export class CgroupEnforcer {
   readonly #cgroup: Cgroup;
-  readonly #devices: readonly string[];
+  #devices: readonly string[];
   readonly #options: EnforcerOptions;
   #limitBytes: number | null = null;
   #generation = 0;
@@ -35,38 +35,28 @@ export class CgroupEnforcer {
 
   /**
    * Applies `allocation`. Returns `immediate` when every limit is in force on return, or
-   * `stepping` when a cache shrink continues in the background.
+   * `stepping` when a cache shrink continues in the background. A shrink below current usage is
+   * never awaited: on cgroup v1 the kernel reclaims inside the write, which can take tens of
+   * seconds while the app keeps touching its pages (seen with memcached under load), and the
+   * controller must get its answer at once.
    */
   async apply(allocation: Allocation): Promise<"immediate" | "stepping"> {
     const generation = ++this.#generation;
     await this.#cgroup.writeBandwidth(this.#devices, allocation.bandwidthBytesPerSec);
     const target = allocation.cacheBytes;
     const usage = (await this.#cgroup.readSnapshot(this.#devices)).residentBytes;
+    if (target >= usage) {
+      await this.#writeLimit(target, generation);
+      return "immediate";
+    }
     const from = Math.min(this.#limitBytes ?? Infinity, usage);
-    const { stepsBytes } = planCacheSteps(from, target);
-    if (stepsBytes.length === 1) {
-      try {
-        await this.#writeLimit(target, generation);
-        return "immediate";
-      } catch (error) {
-        // v1 EBUSY: reclaim did not get below the target in one go; keep at it in the background.
-        if (!(error instanceof CgroupWriteError && error.busy)) throw error;
-        this.#stepping = this.#continueSteps(generation, [target]);
-        return "stepping";
-      }
-    }
-    const [first, ...rest] = stepsBytes;
-    if (first !== undefined) {
-      try {
-        await this.#writeLimit(first, generation);
-      } catch (error) {
-        // Reclaim could not reach the first step at once (v1 EBUSY): the steps below retry it.
-        if (!(error instanceof CgroupWriteError && error.busy)) throw error;
-        rest.unshift(first);
-      }
-    }
-    this.#stepping = this.#continueSteps(generation, rest);
+    this.#stepping = this.#continueSteps(generation, planCacheSteps(from, target).stepsBytes);
     return "stepping";
+  }
+
+  /** Throttles `devices` from the next allocation on (the caller applies the current one). */
+  setDevices(devices: readonly string[]): void {
+    this.#devices = [...devices];
   }
 
   /** Resolves when the shrink in progress (if any) has finished or been superseded. */
@@ -84,7 +74,8 @@ export class CgroupEnforcer {
     try {
       for (const step of steps) {
         const deadline = Date.now() + timeoutMs;
-        const previous = this.#limitBytes ?? step;
+        // No limit written yet: nothing to wait for before the first step.
+        const previous = this.#limitBytes ?? Infinity;
         while (Date.now() < deadline) {
           if (generation !== this.#generation) return;
           const usage = (await this.#cgroup.readSnapshot(this.#devices)).residentBytes;

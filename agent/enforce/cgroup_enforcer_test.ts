@@ -36,6 +36,9 @@ class FakeCgroup implements Cgroup {
   writeBandwidth(): Promise<void> {
     return Promise.resolve();
   }
+  clearBandwidth(): Promise<void> {
+    return Promise.resolve();
+  }
   clearLimits(): Promise<void> {
     return Promise.resolve();
   }
@@ -47,6 +50,8 @@ class FakeCgroup implements Cgroup {
       majorFaults: 0,
       swapInBytes: 0,
       swapOutBytes: null,
+      swapDeviceBytes: new Map(),
+      workingset: { refaultTotal: null, activateTotal: null },
       ioReadBytes: 0,
       ioWriteBytes: 0,
       pressure: null,
@@ -88,18 +93,39 @@ Deno.test("enforcer answers EBUSY with a limit halfway down, then the step again
   cgroup.busyWrites = 2;
   assert.equal(await enforcer.apply(allocation(900)), "stepping");
   await enforcer.settled();
-  assert.deepEqual(cgroup.refused, [900, 900]);
-  assert.deepEqual(cgroup.writes, [1000, 950, 900]);
+  // 900 refused, then 950 (halfway) refused too, then 975 (halfway again) taken, then 900.
+  assert.deepEqual(cgroup.refused, [900, 950]);
+  assert.deepEqual(cgroup.writes, [1000, 975, 900]);
 });
 
 Deno.test("a newer allocation supersedes a shrink in progress", async () => {
   const cgroup = new FakeCgroup(1000);
   cgroup.shrinks = false; // usage stays high, so each step waits for its timeout
   const enforcer = new CgroupEnforcer(cgroup, [], { stepTimeoutMs: 200 });
-  await enforcer.apply(allocation(100));
+  assert.equal(await enforcer.apply(allocation(100)), "stepping");
   const shrinking = enforcer.settled();
+  // The first step lands, then the app's usage stays above it.
+  while (cgroup.writes.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
   await enforcer.apply(allocation(5000));
   await shrinking;
   assert.equal(cgroup.writes.at(-1), 5000);
   assert.deepEqual(cgroup.writes, [800, 5000]);
+});
+
+Deno.test("enforcer answers a shrink below usage before any limit is written", async () => {
+  const cgroup = new FakeCgroup(1000);
+  let release = () => {};
+  const blocked = new Promise<void>((resolve) => release = resolve);
+  const write = cgroup.writeCacheLimit.bind(cgroup);
+  // A v1 write that reclaims for a long time.
+  cgroup.writeCacheLimit = async (bytes) => {
+    await blocked;
+    return write(bytes);
+  };
+  const enforcer = new CgroupEnforcer(cgroup, []);
+  assert.equal(await enforcer.apply(allocation(900)), "stepping");
+  assert.deepEqual(cgroup.writes, []);
+  release();
+  await enforcer.settled();
+  assert.deepEqual(cgroup.writes, [900]);
 });

@@ -82,3 +82,17 @@ export async function findActiveSwap(path: string): Promise<SwapDeviceFacts> {
   }
   return match;
 }
+
+/**
+ * The "major:minor" of the swap devices an app that names none is throttled and measured on:
+ * the node's remote swap device when it has one and it is active, else every active swap
+ * device (pure).
+ */
+export function defaultSwapDevices(
+  active: readonly SwapDeviceFacts[],
+  remoteSwapDevice: string | null,
+): string[] {
+  const remote = active.find((s) => s.path === remoteSwapDevice && s.device !== null);
+  const chosen = remote === undefined ? active : [remote];
+  return [...new Set(chosen.flatMap((s) => s.device ?? []))];
+}

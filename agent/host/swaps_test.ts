@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { devToMajorMinor, parseProcSwaps } from "./swaps.ts";
+import { defaultSwapDevices, devToMajorMinor, parseProcSwaps } from "./swaps.ts";
 
 Deno.test("parseProcSwaps reads sizes in bytes", () => {
   const swaps = parseProcSwaps(
@@ -18,4 +18,26 @@ Deno.test("devToMajorMinor splits Linux dev_t values", () => {
   assert.equal(devToMajorMinor(0x0700), "7:0");
   assert.equal(devToMajorMinor(0x10301), "259:1");
   assert.equal(devToMajorMinor((259 << 8) | 1 | (0x1 << 20)), "259:257");
+});
+
+const swap = (path: string, device: string | null) => ({
+  path,
+  type: "partition",
+  sizeBytes: 1,
+  usedBytes: 0,
+  priority: -2,
+  device,
+});
+
+Deno.test("defaultSwapDevices is every active swap device without a remote one", () => {
+  const active = [swap("/dev/loop0", "7:0"), swap("/dev/sda2", "8:0"), swap("/swapfile", null)];
+  assert.deepEqual(defaultSwapDevices(active, null), ["7:0", "8:0"]);
+});
+
+Deno.test("defaultSwapDevices is only the node's remote swap device when it is active", () => {
+  const active = [swap("/dev/loop0", "7:0"), swap("/dev/loop9", "7:9")];
+  assert.deepEqual(defaultSwapDevices(active, "/dev/loop9"), ["7:9"]);
+  // Not (or no longer) active: every active device, never none.
+  assert.deepEqual(defaultSwapDevices(active, "/dev/loop3"), ["7:0", "7:9"]);
+  assert.deepEqual(defaultSwapDevices([], "/dev/loop3"), []);
 });

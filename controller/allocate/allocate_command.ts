@@ -113,6 +113,6 @@ export function formatRun(run: AllocationRun): string {
       f.geometricMeanRatio.toFixed(4)
     }`,
     `envy pairs ${f.envyPairs.length}, sharing-incentive violations ${f.sharingIncentiveViolations.length}, ` +
-    `Pareto gaps ${f.paretoGaps.length}`,
+    `Pareto gaps ${f.paretoGaps.length}, idle below the equal split ${f.endowmentLosses.length}`,
   ].join("\n");
 }

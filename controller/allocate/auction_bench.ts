@@ -66,6 +66,8 @@ function drift(spec: ModelSpec, random: () => number): ModelSpec {
       return { ...spec, opsPerSec: spec.opsPerSec * factor };
     case "grid":
       return { ...spec, opsPerSec: spec.opsPerSec.map((row) => row.map((v) => v * factor)) };
+    case "unknown":
+      return spec;
   }
 }
 

@@ -95,7 +95,10 @@ export function demand(model: PerformanceModel, set: BudgetSet): Choice {
     leftOps = rightOps;
   }
   return {
-    bundle: trim(model, set.limits, bestCache, frontier.bandwidthAt(bestCache)),
+    bundle: trim(model, set.limits, {
+      cacheMiB: bestCache,
+      bandwidthMbps: frontier.bandwidthAt(bestCache),
+    }),
     ops: bestOps,
   };
 }
@@ -135,15 +138,19 @@ function goldenMaximum(f: (x: number) => number, a: number, b: number): { x: num
 
 /**
  * Drops what the app gains nothing from: bandwidth beyond saturation, then cache beyond the
- * smallest size giving the same throughput with that bandwidth.
+ * smallest size giving the same throughput (within the relative `tolerance`) with that
+ * bandwidth.
  */
 export function trim(
   model: PerformanceModel,
   limits: AppLimits,
-  cacheMiB: number,
-  bandwidthMbps: number,
+  { cacheMiB, bandwidthMbps, tolerance = TIE_TOLERANCE }: {
+    cacheMiB: number;
+    bandwidthMbps: number;
+    tolerance?: number;
+  },
 ): Bundle {
-  const target = model.opsPerSec(cacheMiB, bandwidthMbps) * (1 - TIE_TOLERANCE);
+  const target = model.opsPerSec(cacheMiB, bandwidthMbps) * (1 - tolerance);
   const saturation = model.saturationBandwidthMbps(cacheMiB);
   let bandwidth = Math.max(limits.minBandwidthMbps, Math.min(bandwidthMbps, saturation));
   if (model.opsPerSec(cacheMiB, bandwidth) < target) bandwidth = bandwidthMbps;

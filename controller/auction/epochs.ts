@@ -6,6 +6,7 @@
  */
 import { equalSplit } from "./equal_split.ts";
 import {
+  type EndowmentLoss,
   type EnvyPair,
   fairnessReport,
   geometricMean,
@@ -52,6 +53,7 @@ export interface ScenarioFairness {
   envyPairs: EnvyPair[];
   sharingIncentiveViolations: string[];
   paretoGaps: Array<ParetoGap & { node: string }>;
+  endowmentLosses: Array<EndowmentLoss & { node: string }>;
   utilisation: Record<string, { cache: number; bandwidth: number }>;
 }
 
@@ -126,6 +128,7 @@ function summarise(
     envyPairs: [],
     sharingIncentiveViolations: [],
     paretoGaps: [],
+    endowmentLosses: [],
     utilisation: {},
   };
   scenario.markets.forEach((market, m) => {
@@ -135,6 +138,9 @@ function summarise(
     fairness.envyPairs.push(...report.envyPairs);
     fairness.sharingIncentiveViolations.push(...report.sharingIncentiveViolations);
     fairness.paretoGaps.push(...report.paretoGaps.map((g) => ({ ...g, node: market.id })));
+    fairness.endowmentLosses.push(
+      ...report.endowmentLosses.map((l) => ({ ...l, node: market.id })),
+    );
     fairness.utilisation[market.id] = report.utilisation;
   });
   const ratios = Object.values(fairness.ratioToEqualSplit);

@@ -3,7 +3,8 @@
  * utilisation, Jain's index and the geometric mean of ratios. Pure.
  * @module
  */
-import { type Bundle, clipToLimits, type NodeMarket, opsOf } from "./market.ts";
+import { type Bundle, clipToLimits, isUnknown, type NodeMarket, opsOf } from "./market.ts";
+import { lastWhere } from "./search.ts";
 
 /** Jain's fairness index of non-negative values: 1 when all equal, 1/n at worst. */
 export function jainIndex(values: readonly number[]): number {
@@ -51,6 +52,7 @@ export interface FairnessReport {
   envyPairs: EnvyPair[];
   sharingIncentiveViolations: string[];
   paretoGaps: ParetoGap[];
+  endowmentLosses: EndowmentLoss[];
   utilisation: { cache: number; bandwidth: number };
   jainIndex: number;
   geometricMeanRatio: number;
@@ -151,14 +153,7 @@ export function idleAmount(
   if (keeps(spare)) return spare;
   // Callers that only care about amounts above a threshold skip the search below it.
   if (options.above !== undefined && (spare <= options.above || !keeps(options.above))) return 0;
-  let lo = 0;
-  let hi = spare;
-  for (let k = 0; k < 40; k++) {
-    const mid = (lo + hi) / 2;
-    if (keeps(mid)) lo = mid;
-    else hi = mid;
-  }
-  return lo;
+  return lastWhere(keeps, { lo: 0, hi: spare, steps: 40 });
 }
 
 function bestGainer(
@@ -170,7 +165,9 @@ function bestGainer(
 ): { index: number; gain: number } {
   let best = { index: -1, gain: 0 };
   bundles.forEach((bundle, j) => {
-    if (j === exclude) return;
+    const app = market.apps[j];
+    // An app with an unknown model keeps its equal split: it is no one to give to.
+    if (j === exclude || app === undefined || isUnknown(app)) return;
     const extra = Math.min(amount, headroom(market, j, bundle, resource));
     if (extra <= 0) return;
     const before = opsOf(market, j, bundle);
@@ -208,6 +205,9 @@ export function paretoGaps(
       }
     }
     bundles.forEach((bundle, i) => {
+      const app = market.apps[i];
+      // Its equal split is reserved: what it holds is not idle, only unmeasured.
+      if (app === undefined || isUnknown(app)) return;
       const idle = idleAmount(market, i, bundle, resource, { above: tolerance * capacity });
       if (idle <= tolerance * capacity) return;
       const { index, gain } = bestGainer(market, bundles, resource, idle, i);
@@ -223,6 +223,51 @@ export function paretoGaps(
     });
   }
   return gaps;
+}
+
+/** An app holding less than its equal split of a good while some of that good idles. */
+export interface EndowmentLoss {
+  resource: "cache" | "bandwidth";
+  app: string;
+  /** How far below its equal split the app holds the good. */
+  below: number;
+  /** The good unallocated or held idle above an app's own equal split, in total. */
+  idle: number;
+}
+
+/**
+ * The idle-capacity rule's violations: apps holding more than `tolerance` of the capacity
+ * below their equal split (`equal`) of a good while more than that of the good is unallocated
+ * or held idle (see idleAmount) above some app's own equal split. Capacity nobody gains from
+ * should have stayed where the equal split put it. Apps with unknown models are skipped.
+ */
+export function endowmentLosses(
+  market: NodeMarket,
+  bundles: readonly Bundle[],
+  equal: readonly Bundle[],
+  tolerance = GUARANTEE_TOLERANCE,
+): EndowmentLoss[] {
+  const losses: EndowmentLoss[] = [];
+  for (const resource of ["cache", "bandwidth"] as const) {
+    const key = KEY[resource];
+    const capacity = resource === "cache" ? market.cacheMiB : market.bandwidthMbps;
+    const threshold = tolerance * capacity;
+    let idle = Math.max(0, capacity - bundles.reduce((a, b) => a + b[key], 0));
+    bundles.forEach((bundle, j) => {
+      const above = bundle[key] - (equal[j]?.[key] ?? 0);
+      const app = market.apps[j];
+      if (above <= 0 || app === undefined || isUnknown(app)) return;
+      idle += Math.min(above, idleAmount(market, j, bundle, resource));
+    });
+    if (idle <= threshold) continue;
+    bundles.forEach((bundle, i) => {
+      const app = market.apps[i];
+      const below = (equal[i]?.[key] ?? 0) - bundle[key];
+      if (app === undefined || isUnknown(app) || below <= threshold) return;
+      losses.push({ resource, app: app.id, below, idle });
+    });
+  }
+  return losses;
 }
 
 /** All fairness figures of one node's allocation against its equal split. */
@@ -243,6 +288,7 @@ export function fairnessReport(
     envyPairs: envyPairs(market, bundles),
     sharingIncentiveViolations: sharingIncentiveViolations(market, bundles, equal),
     paretoGaps: paretoGaps(market, bundles),
+    endowmentLosses: endowmentLosses(market, bundles, equal),
     utilisation: utilisation(market, bundles),
     jainIndex: jainIndex(ratios),
     geometricMeanRatio: geometricMean(ratios),

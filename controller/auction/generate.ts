@@ -18,23 +18,27 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** The shapes of generated apps. */
-export type AppShape = "streaming" | "exponential" | "cliff" | "constant";
+/** The shapes of generated apps ("unknown" only when asked for: a model nobody measured). */
+export type AppShape = "streaming" | "exponential" | "cliff" | "constant" | "unknown";
 const SHAPES: readonly AppShape[] = ["streaming", "exponential", "cliff", "constant"];
 
 /** A random performance model of the given shape for a node with `cacheMiB` of cache. */
 export function randomModel(random: () => number, shape: AppShape, cacheMiB: number): ModelSpec {
   const points = 16;
+  // Curves start at 256 MiB (flat below: a program's code and hot set), an eighth of smaller nodes.
+  const start = Math.min(256, cacheMiB / 8);
   const top = cacheMiB * (1.5 + random() * 2);
-  const cacheAt = (k: number) => Math.round((256 + (top - 256) * k / (points - 1)) * 100) / 100;
+  const cacheAt = (k: number) => Math.round((start + (top - start) * k / (points - 1)) * 100) / 100;
   switch (shape) {
     case "constant":
       return { kind: "constant", opsPerSec: 50_000 + random() * 200_000 };
+    case "unknown":
+      return { kind: "unknown" };
     case "streaming": {
       const ratio = 0.8 + random() * 0.2;
       return {
         kind: "mrc",
-        missRatio: [[256, ratio], [top, ratio * (0.9 + random() * 0.1)]],
+        missRatio: [[start, ratio], [top, ratio * (0.9 + random() * 0.1)]],
         maxOpsPerSec: 100_000 + random() * 400_000,
         latencyRatio: random() * 2,
       };
@@ -45,7 +49,7 @@ export function randomModel(random: () => number, shape: AppShape, cacheMiB: num
       const missRatio: Array<[number, number]> = [];
       for (let k = 0; k < points; k++) {
         const c = cacheAt(k);
-        missRatio.push([c, floor + (1 - floor) * Math.exp(-(c - 256) / scale)]);
+        missRatio.push([c, floor + (1 - floor) * Math.exp(-(c - start) / scale)]);
       }
       return {
         kind: "mrc",
@@ -60,8 +64,8 @@ export function randomModel(random: () => number, shape: AppShape, cacheMiB: num
       const low = 0.01 + random() * 0.05;
       return {
         kind: "mrc",
-        missRatio: [[256, high], [Math.max(257, at), high * 0.95], [
-          Math.max(258, at + cacheMiB * 0.02),
+        missRatio: [[start, high], [Math.max(start + 1, at), high * 0.95], [
+          Math.max(start + 2, at + cacheMiB * 0.02),
           low,
         ], [top + at, low]],
         maxOpsPerSec: 200_000 + random() * 2_000_000,
@@ -78,16 +82,22 @@ export interface GenerateOptions {
   /** "tight" limits leave little room around the equal split; "loose" almost none bind. */
   limits?: "none" | "tight" | "loose" | "mixed";
   shapes?: readonly AppShape[];
+  /** Range of node cache sizes in MiB (default 2048-16384). */
+  cacheMiB?: readonly [number, number];
+  /** Range of node bandwidths in Mbps (default 1000-10000). */
+  bandwidthMbps?: readonly [number, number];
 }
 
 /** A random scenario (as JSON, ready for validateScenario). */
 export function generateScenario(seed: number, options: GenerateOptions): ScenarioSpec {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)] as T;
+  const [cacheLo, cacheHi] = options.cacheMiB ?? [2048, 16384];
+  const [bandwidthLo, bandwidthHi] = options.bandwidthMbps ?? [1000, 10000];
   const nodes = Array.from({ length: options.nodes }, (_, k) => ({
     id: `node${k}`,
-    cacheMiB: Math.round(2048 + random() * 14336),
-    bandwidthMbps: Math.round(1000 + random() * 9000),
+    cacheMiB: Math.round(cacheLo + random() * (cacheHi - cacheLo)),
+    bandwidthMbps: Math.round(bandwidthLo + random() * (bandwidthHi - bandwidthLo)),
   }));
   const apps: ScenarioSpec["apps"] = [];
   for (const node of nodes) {

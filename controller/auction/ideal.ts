@@ -137,6 +137,28 @@ function leastCache(
   return b;
 }
 
+/** The bundle of the app gaining most throughput from `amount` more of `good` within limits. */
+function mostGaining(
+  market: NodeMarket,
+  bundles: Bundle[],
+  { good, amount }: { good: "cacheMiB" | "bandwidthMbps"; amount: number },
+): Bundle | undefined {
+  let best: Bundle | undefined;
+  let bestGain = 0;
+  bundles.forEach((b, i) => {
+    const limits = market.apps[i]?.limits;
+    if (limits === undefined) return;
+    const max = good === "cacheMiB" ? limits.maxCacheMiB : limits.maxBandwidthMbps;
+    if (b[good] + amount > max + 1e-9) return;
+    const gain = opsOf(market, i, { ...b, [good]: b[good] + amount }) - opsOf(market, i, b);
+    if (gain > bestGain) {
+      bestGain = gain;
+      best = b;
+    }
+  });
+  return best;
+}
+
 /** Gives capacity left over, step by step, to the app with the largest throughput gain. */
 function spendLeftover(market: NodeMarket, bundles: Bundle[]): Bundle[] {
   const result = bundles.map((b) => ({ ...b }));
@@ -146,22 +168,17 @@ function spendLeftover(market: NodeMarket, bundles: Bundle[]): Bundle[] {
     if (leftover <= 0) continue;
     const step = leftover / LEFTOVER_STEPS;
     for (let s = 0; s < LEFTOVER_STEPS; s++) {
-      let bestGain = 0;
-      let bestIndex = -1;
-      result.forEach((b, i) => {
-        const limits = market.apps[i]?.limits;
-        if (limits === undefined) return;
-        const max = good === "cacheMiB" ? limits.maxCacheMiB : limits.maxBandwidthMbps;
-        if (b[good] + step > max + 1e-9) return;
-        const gain = opsOf(market, i, { ...b, [good]: b[good] + step }) - opsOf(market, i, b);
-        if (gain > bestGain) {
-          bestGain = gain;
-          bestIndex = i;
-        }
-      });
-      const winner = result[bestIndex];
-      if (winner === undefined) break;
-      winner[good] += step;
+      const winner = mostGaining(market, result, { good, amount: step });
+      if (winner !== undefined) {
+        winner[good] += step;
+        continue;
+      }
+      // Nobody gains from one step (curves flat at first): all that is left goes to the app
+      // gaining most from all of it, if any.
+      const rest = leftover - s * step;
+      const taker = mostGaining(market, result, { good, amount: rest });
+      if (taker !== undefined) taker[good] += rest;
+      break;
     }
   }
   return result;

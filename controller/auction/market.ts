@@ -82,6 +82,11 @@ export function opsOf(market: NodeMarket, index: number, bundle: Bundle): number
   return app.model.opsPerSec(bundle.cacheMiB, bundle.bandwidthMbps);
 }
 
+/** True for an app whose model is unknown: policies keep it at its equal split. */
+export function isUnknown(app: MarketApp): boolean {
+  return app.model.spec.kind === "unknown";
+}
+
 /** Clips a bundle into an app's limits. */
 export function clipToLimits(bundle: Bundle, limits: AppLimits): Bundle {
   return {

@@ -49,8 +49,20 @@ export interface GridModelSpec {
   opsPerSec: number[][];
 }
 
+/**
+ * An app whose traffic cannot be measured, so whose model is unknown: every policy keeps it at
+ * exactly its equal split and lets the other apps trade the rest. `opsPerSec` (the throughput
+ * last observed, if any) is only reported, never used to allocate.
+ */
+export interface UnknownModelSpec {
+  kind: "unknown";
+  opsPerSec?: number;
+  /** Why the model is unknown (for the record), e.g. "no swap traffic measurable". */
+  reason?: string;
+}
+
 /** Any model, as JSON. */
-export type ModelSpec = MrcModelSpec | ConstantModelSpec | GridModelSpec;
+export type ModelSpec = MrcModelSpec | ConstantModelSpec | GridModelSpec | UnknownModelSpec;
 
 /** Floor of the miss ratio, so bandwidth-bound throughput stays finite. */
 export const MIN_MISS_RATIO = 1e-6;
@@ -64,6 +76,8 @@ export function buildModel(spec: ModelSpec): PerformanceModel {
       return constantModel(spec);
     case "grid":
       return gridModel(spec);
+    case "unknown":
+      return unknownModel(spec);
   }
 }
 
@@ -113,6 +127,16 @@ function constantModel(spec: ConstantModelSpec): PerformanceModel {
     spec,
     cacheBreakpointsMiB: [],
     opsPerSec: () => spec.opsPerSec,
+    saturationBandwidthMbps: () => 0,
+  };
+}
+
+function unknownModel(spec: UnknownModelSpec): PerformanceModel {
+  const opsPerSec = spec.opsPerSec ?? 0;
+  return {
+    spec,
+    cacheBreakpointsMiB: [],
+    opsPerSec: () => opsPerSec,
     saturationBandwidthMbps: () => 0,
   };
 }

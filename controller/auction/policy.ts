@@ -9,15 +9,19 @@ import type { NodeAllocation, NodeMarket, Policy, PolicyOptions } from "./market
 import { staticSplit } from "./static.ts";
 import { symbiosis } from "./symbiosis.ts";
 import { trade } from "./trade.ts";
+import { withUnknownAtEqualSplit } from "./unknown_apps.ts";
 
-/** Every policy, by the name used in scenarios, playbooks and on the command line. */
+/**
+ * Every policy, by the name used in scenarios, playbooks and on the command line. Each keeps
+ * apps with an unknown model at their equal split (unknown_apps.ts).
+ */
 export const POLICIES = {
-  symbiosis,
-  static: staticSplit,
-  ideal,
-  harvest,
-  trade,
-  drf,
+  symbiosis: withUnknownAtEqualSplit(symbiosis),
+  static: withUnknownAtEqualSplit(staticSplit),
+  ideal: withUnknownAtEqualSplit(ideal),
+  harvest: withUnknownAtEqualSplit(harvest),
+  trade: withUnknownAtEqualSplit(trade),
+  drf: withUnknownAtEqualSplit(drf),
 } as const satisfies Record<string, Policy>;
 
 /** A policy name. */

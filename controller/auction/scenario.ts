@@ -72,6 +72,12 @@ const constantSchema = z.strictObject({
   opsPerSec: nonNegative("opsPerSec"),
 });
 
+const unknownSchema = z.strictObject({
+  kind: z.literal("unknown"),
+  opsPerSec: nonNegative("opsPerSec").optional(),
+  reason: z.string().optional(),
+});
+
 const gridSchema = z.strictObject({
   kind: z.literal("grid"),
   cacheMiB: z.array(nonNegative("cacheMiB")).min(1),
@@ -115,13 +121,17 @@ const gridSchema = z.strictObject({
   });
 });
 
-const modelSchema = z.discriminatedUnion("kind", [mrcSchema, constantSchema, gridSchema], {
-  error: (issue) =>
-    issue.code === "invalid_union"
-      ? `unknown model kind ${JSON.stringify((issue.input as { kind?: unknown })?.kind)}; ` +
-        `expected "mrc", "constant" or "grid"`
-      : undefined,
-});
+const modelSchema = z.discriminatedUnion(
+  "kind",
+  [mrcSchema, constantSchema, gridSchema, unknownSchema],
+  {
+    error: (issue) =>
+      issue.code === "invalid_union"
+        ? `unknown model kind ${JSON.stringify((issue.input as { kind?: unknown })?.kind)}; ` +
+          `expected "mrc", "constant", "grid" or "unknown"`
+        : undefined,
+  },
+);
 
 const bundleSchema = z.strictObject({
   cacheMiB: nonNegative("cacheMiB"),

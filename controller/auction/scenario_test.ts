@@ -104,9 +104,12 @@ Deno.test("parseScenario rejects minimums that add up to more than the capacity"
 });
 
 Deno.test("parseScenario rejects an unknown model kind, listing the known ones", () => {
-  rejects((s) => {
-    (s.apps[1] as App).model = { kind: "magic", opsPerSec: 1 } as unknown as App["model"];
-  }, /apps\[1\]\.model.*unknown model kind "magic"; expected "mrc", "constant" or "grid"/);
+  rejects(
+    (s) => {
+      (s.apps[1] as App).model = { kind: "magic", opsPerSec: 1 } as unknown as App["model"];
+    },
+    /apps\[1\]\.model.*unknown model kind "magic"; expected "mrc", "constant", "grid" or "unknown"/,
+  );
 });
 
 Deno.test("parseScenario rejects duplicate app ids and unknown fields", () => {
@@ -127,4 +130,26 @@ Deno.test("parseScenario rejects a grid whose throughput falls as cache grows", 
       opsPerSec: [[10, 20], [5, 30]],
     } as unknown as App["model"];
   }, /apps\[1\]\.model\.opsPerSec\[1\]\[0\]: throughput must not fall as cache grows/);
+});
+
+Deno.test("parseScenario accepts an app with an unknown model", () => {
+  const scenario = valid();
+  (scenario.apps[1] as App).model = {
+    kind: "unknown",
+    reason: "no swap traffic measurable",
+  } as unknown as App["model"];
+  const market = validateScenario(scenario).markets[0];
+  assert.deepEqual(market?.apps[1]?.model.spec, {
+    kind: "unknown",
+    reason: "no swap traffic measurable",
+  });
+});
+
+Deno.test("parseScenario rejects bad fields of an unknown model with their paths", () => {
+  rejects((s) => {
+    (s.apps[1] as App).model = { kind: "unknown", opsPerSec: -1 } as unknown as App["model"];
+  }, /apps\[1\]\.model\.opsPerSec: opsPerSec must not be negative/);
+  rejects((s) => {
+    (s.apps[1] as App).model = { kind: "unknown", curve: [] } as unknown as App["model"];
+  }, /apps\[1\]\.model/);
 });

@@ -12,16 +12,20 @@
  * Non-convex preferences (cliff-shaped miss-ratio curves) can make demand jump at the
  * clearing price, so no exact equilibrium exists. Then jumping apps are assigned whole options
  * that fit, and the remainder is absorbed by moving apps along their own budget lines where
- * that costs them under 0.2 % (first-order free at a smooth optimum). Bandwidth left unsold by
- * apps that do not spend their whole budget is then given to the apps that gain from it.
- * Finally every guarantee is certified; if one fails, the allocation is blended toward the
- * equal split as little as needed for sharing incentive and envy-freeness to hold again.
+ * that costs them under 0.2 % (first-order free at a smooth optimum). Every candidate is then
+ * completed (completion.ts): what apps hold without gaining from it, and what nobody bought,
+ * goes to the apps that gain from it, and what nobody gains from back toward the equal split.
+ * Finally every guarantee is certified; if one fails, or only envy keeps a Pareto gap open, the
+ * allocation is blended toward the (completed) equal split as little as needed.
  * @module
  */
-import { type BudgetSet, type Choice, demand, frontierOf, trim } from "./demand.ts";
+import { certify, CERTIFY_TOLERANCE, groupIndex } from "./certification.ts";
+import { complete } from "./completion.ts";
+import { type BudgetSet, type Choice, demand, frontierOf } from "./demand.ts";
 import { equalSplit } from "./equal_split.ts";
 import { fitToCapacity } from "./feasibility.ts";
-import { envyPairs, paretoGaps, sharingIncentiveViolations } from "./fairness.ts";
+import { paretoGaps } from "./fairness.ts";
+import { lastWhere } from "./search.ts";
 import type { Bundle, NodeAllocation, NodeMarket, PolicyOptions } from "./market.ts";
 import { opsOf } from "./market.ts";
 
@@ -29,10 +33,14 @@ import { opsOf } from "./market.ts";
 const ABSORB_LOSS = 0.002;
 /** Losses tried, in order, when a demand jump cannot be absorbed within ABSORB_LOSS. */
 const LOSS_LADDER = [ABSORB_LOSS, 0.0035, 0.01, 0.02, 0.05, 0.1];
-/** Internal certification tolerance: stricter than the promised 0.5 %. */
-const CERTIFY_TOLERANCE = 0.004;
 /** Bisection steps when blending toward a fair allocation (precision 1/1024 of the way). */
 const BLEND_STEPS = 10;
+/**
+ * Relative precision of the income scale. Settling just short of a demand jump leaves at most
+ * this share of the budgets unspent; completion.ts hands what it leaves unsold to the apps
+ * that gain from it.
+ */
+const SCALE_PRECISION = 1e-4;
 /** Rounds of income rescaling after unspent money is found. */
 const MAX_INCOME_ROUNDS = 40;
 /** Default bound on movement per epoch, as a fraction of node capacity per good. */
@@ -102,7 +110,12 @@ export function symbiosis(market: NodeMarket, options: PolicyOptions = {}): Node
   // the side where incomes are just short of the jump so every epoch lands on the same side.
   let under: number | null = null;
   let over: number | null = null;
+  // The clearing theta seen at `under`: excess demand need not be monotone in theta once
+  // incomes are rescaled, so the final clearing starts there to land on the same equilibrium.
+  let underTheta: number | undefined;
   let coarse = false;
+  const warmTheta = (theta: number) => theta > 0 && theta < 1 ? theta : undefined;
+  const settled = options.previous?.incomeScale;
   for (let round = 0; round < MAX_INCOME_ROUNDS; round++) {
     const next = rescaledIncome(market, {
       point: high,
@@ -110,25 +123,32 @@ export function symbiosis(market: NodeMarket, options: PolicyOptions = {}): Node
       budgetSet: (i) => budgetSet(i, high.theta),
     });
     const gap = next - scale;
-    if (Math.abs(gap) <= 1e-6 * scale) break;
-    if (gap > 0) under = scale;
-    else over = scale;
+    if (Math.abs(gap) <= SCALE_PRECISION * scale) break;
+    if (gap > 0) {
+      under = scale;
+      underTheta = warmTheta(high.theta);
+    } else {
+      over = scale;
+    }
     if (under !== null && over !== null) {
-      if (over - under <= 1e-6 * under) {
+      if (over - under <= SCALE_PRECISION * under) {
         scale = under;
-        ({ low, high } = clearCache(high.theta > 0 && high.theta < 1 ? high.theta : undefined));
+        ({ low, high } = clearCache(underTheta));
         coarse = false;
         break;
       }
       scale = (under + over) / 2;
+    } else if (round === 0 && gap > 0 && settled === scale) {
+      // Last epoch settled just short of a demand jump: check that it still is.
+      scale = scale * (1 + SCALE_PRECISION / 2);
     } else {
       scale = next;
     }
-    ({ low, high } = clearCache(high.theta > 0 && high.theta < 1 ? high.theta : undefined, true));
+    ({ low, high } = clearCache(warmTheta(high.theta), true));
     coarse = true;
   }
   if (coarse) {
-    ({ low, high } = clearCache(high.theta > 0 && high.theta < 1 ? high.theta : undefined));
+    ({ low, high } = clearCache(warmTheta(high.theta)));
   }
 
   const theta = high.theta;
@@ -165,68 +185,104 @@ interface Candidate {
 }
 
 /**
- * Completes each candidate (feasibility, leftover, Pareto sweep) and keeps the first exact
- * one that certifies, else the certified one with the highest geometric-mean gain over the
- * equal split, else the first candidate blended toward the redistributed equal split as
- * little as certification needs.
+ * Completes each candidate (feasibility, then completion.ts: idle holdings and unsold
+ * capacity to the apps that gain from them, the rest back to its owners) and keeps the first
+ * that certifies and has no practical Pareto gap; else the certified one with the highest
+ * geometric-mean gain over the equal split; else the first candidate blended toward the
+ * completed equal split as little as certification needs.
  */
 function chooseCandidate(
   market: NodeMarket,
   candidates: Iterable<Candidate>,
   endowment: readonly Bundle[],
 ): Candidate {
+  const groupOf = groupIndex(endowment);
+  const finish = (bundles: readonly Bundle[]) => complete(market, bundles, { endowment, groupOf });
   const base = endowment.map((w, i) => opsOf(market, i, w));
-  let best: { candidate: Candidate; score: number } | null = null;
   let bestWithGaps: { candidate: Candidate; score: number } | null = null;
   let first: Candidate | undefined;
   for (const candidate of candidates) {
     first ??= candidate;
-    const fitted = fitToCapacity(market, candidate.bundles);
-    if (candidate.exact && !hasLeftover(market, fitted)) {
-      // An exact equilibrium: demands are already trimmed and nothing is left over.
-      const efficient = paretoGaps(market, fitted, CERTIFY_TOLERANCE).length === 0;
-      if (efficient && certify(market, fitted, endowment)) return { ...candidate, bundles: fitted };
-    }
-    const { bundles: completed, certified } = paretoSweep(
-      market,
-      distributeLeftover(market, fitted),
-      endowment,
-    );
-    if (!certified) continue;
-    const done = { ...candidate, bundles: completed };
-    const efficient = paretoGaps(market, completed, CERTIFY_TOLERANCE).length === 0;
+    const completed = finish(fitToCapacity(market, candidate.bundles));
+    if (!certify(market, completed, endowment)) continue;
     // Candidates come in order of increasing loss: the first fair and efficient one wins.
-    if (efficient) return done;
+    if (paretoGaps(market, completed, CERTIFY_TOLERANCE).length === 0) {
+      return { ...candidate, bundles: completed };
+    }
     const score = completed.reduce(
       (a, b, i) =>
         a + Math.log(Math.max(opsOf(market, i, b), 1e-300) / Math.max(base[i] as number, 1e-300)),
       0,
     );
-    if (efficient && (best === null || score > best.score)) best = { candidate: done, score };
-    if (!efficient && (bestWithGaps === null || score > bestWithGaps.score)) {
-      bestWithGaps = { candidate: done, score };
+    if (bestWithGaps === null || score > bestWithGaps.score) {
+      bestWithGaps = {
+        candidate: {
+          bundles: completed,
+          exact: false,
+          note: `${candidate.note || "equilibrium"}; some capacity stays with an app that ` +
+            `gains nothing from it, as giving or selling it would make another app envious`,
+        },
+        score,
+      };
     }
   }
-  if (best !== null) return best.candidate;
-  if (bestWithGaps !== null) return bestWithGaps.candidate;
+  const anchor = finish(endowment);
+  const fairAnchor = certify(market, anchor, endowment) ? anchor : [...endowment];
+  if (bestWithGaps !== null) {
+    // Closing the gap would create envy: step back toward the completed equal split, where
+    // what an app gains nothing from can be handed on, as little as that needs.
+    const repaired = gapFreeBlend(market, {
+      anchor: fairAnchor,
+      target: bestWithGaps.candidate.bundles,
+      endowment,
+      finish,
+    });
+    if (repaired === null) return bestWithGaps.candidate;
+    return {
+      bundles: repaired.bundles,
+      exact: false,
+      note: `approximate equilibrium: moved ${(repaired.alpha * 100).toFixed(1)}% of the way ` +
+        `from the (completed) equal split, the most that keeps sharing incentive and ` +
+        `envy-freeness and leaves no capacity idle that another app gains from`,
+    };
+  }
   if (first === undefined) throw new RangeError("No candidate allocation");
   const blended = blendTowardEqualSplit(
     market,
-    distributeLeftover(market, fitToCapacity(market, first.bundles)),
-    fairAnchor(market, endowment),
+    finish(fitToCapacity(market, first.bundles)),
+    { anchor: fairAnchor, endowment },
   );
   return {
-    bundles: paretoSweep(market, blended.bundles, endowment).bundles,
+    bundles: finish(blended.bundles),
     exact: false,
     note: `approximate equilibrium: moved ${(blended.alpha * 100).toFixed(1)}% of the way ` +
-      `from the (redistributed) equal split, the most that keeps sharing incentive and ` +
+      `from the (completed) equal split, the most that keeps sharing incentive and ` +
       `envy-freeness`,
   };
 }
 
-function hasLeftover(market: NodeMarket, bundles: readonly Bundle[]): boolean {
-  return sum(bundles, "cacheMiB") < market.cacheMiB * (1 - 1e-9) ||
-    sum(bundles, "bandwidthMbps") < market.bandwidthMbps * (1 - 1e-9);
+/** Steps of the blend tried when an allocation has a Pareto gap only envy could close. */
+const GAP_FREE_STEPS = [0.875, 0.75, 0.5, 0.25, 0.125, 0];
+
+/**
+ * The completed blend from `anchor` toward `target` with the largest step among
+ * GAP_FREE_STEPS that certifies and has no practical Pareto gap; null if none has.
+ */
+function gapFreeBlend(
+  market: NodeMarket,
+  { anchor, target, endowment, finish }: {
+    anchor: readonly Bundle[];
+    target: readonly Bundle[];
+    endowment: readonly Bundle[];
+    finish: (bundles: readonly Bundle[]) => Bundle[];
+  },
+): { bundles: Bundle[]; alpha: number } | null {
+  for (const alpha of GAP_FREE_STEPS) {
+    const bundles = finish(blend(anchor, target, alpha));
+    if (!certify(market, bundles, endowment)) continue;
+    if (paretoGaps(market, bundles, CERTIFY_TOLERANCE).length === 0) return { bundles, alpha };
+  }
+  return null;
 }
 
 /**
@@ -444,14 +500,7 @@ function tradableCache(
     return moved !== null && opsOf(market, i, moved) >= base * (1 - loss);
   };
   if (ok(span)) return span;
-  let lo = 0;
-  let hi = span;
-  for (let k = 0; k < 24; k++) {
-    const mid = (lo + hi) / 2;
-    if (ok(mid)) lo = mid;
-    else hi = mid;
-  }
-  return lo;
+  return lastWhere(ok, { lo: 0, hi: span, steps: 24 });
 }
 
 /**
@@ -498,92 +547,6 @@ function sum(bundles: readonly Bundle[], good: Good): number {
   return bundles.reduce((a, b) => a + b[good], 0);
 }
 
-/**
- * Gives capacity nobody bought to the apps that gain from it, in equal additions capped at
- * what each can still use.
- */
-function distributeLeftover(market: NodeMarket, bundles: Bundle[]): Bundle[] {
-  const result = bundles.map((b) => ({ ...b }));
-  for (const good of ["bandwidthMbps", "cacheMiB"] as const) {
-    const capacity = good === "cacheMiB" ? market.cacheMiB : market.bandwidthMbps;
-    for (let pass = 0; pass < 3; pass++) {
-      const leftover = capacity - sum(result, good);
-      if (leftover <= 1e-9 * Math.max(1, capacity)) break;
-      const usable = result.map((b, i) => usefulExtra(market, i, b, { good, leftover }));
-      const caps = waterAdd(leftover, usable);
-      if (caps.every((c) => c <= 0)) break;
-      result.forEach((b, i) => {
-        b[good] += caps[i] as number;
-      });
-    }
-  }
-  return result;
-}
-
-/** How much more of `good` app i can use (up to `leftover` and its maximum). */
-function usefulExtra(
-  market: NodeMarket,
-  i: number,
-  bundle: Bundle,
-  { good, leftover }: { good: Good; leftover: number },
-): number {
-  const app = market.apps[i];
-  if (app === undefined) return 0;
-  const max = good === "cacheMiB" ? app.limits.maxCacheMiB : app.limits.maxBandwidthMbps;
-  const room = Math.min(leftover, max - bundle[good]);
-  if (room <= 0) return 0;
-  const at = (extra: number) => opsOf(market, i, { ...bundle, [good]: bundle[good] + extra });
-  const full = at(room);
-  const base = at(0);
-  if (full <= base * (1 + 1e-9)) return 0;
-  // The smallest extra that already reaches the full gain.
-  let lo = 0;
-  let hi = room;
-  for (let k = 0; k < 20; k++) {
-    const mid = (lo + hi) / 2;
-    if (at(mid) >= full * (1 - 1e-9)) hi = mid;
-    else lo = mid;
-  }
-  return hi;
-}
-
-/** Splits `amount` into equal additions, each capped at `caps[i]`. */
-function waterAdd(amount: number, caps: readonly number[]): number[] {
-  const order = caps.map((c, i) => ({ c, i })).filter(({ c }) => c > 0).sort((a, b) => a.c - b.c);
-  const out = caps.map(() => 0);
-  let left = amount;
-  let count = order.length;
-  for (const { c, i } of order) {
-    const each = left / count;
-    const give = Math.min(c, each);
-    out[i] = give;
-    left -= give;
-    count--;
-  }
-  return out;
-}
-
-function equalEndowmentGroups(endowment: readonly Bundle[]): number[][] {
-  const groups = new Map<string, number[]>();
-  endowment.forEach((w, i) => {
-    const key = `${w.cacheMiB.toPrecision(9)}/${w.bandwidthMbps.toPrecision(9)}`;
-    const group = groups.get(key) ?? [];
-    group.push(i);
-    groups.set(key, group);
-  });
-  return [...groups.values()];
-}
-
-/** Sharing incentive against the endowment and envy-freeness among equally endowed apps. */
-function certify(market: NodeMarket, bundles: readonly Bundle[], endowment: readonly Bundle[]) {
-  if (sharingIncentiveViolations(market, bundles, endowment, CERTIFY_TOLERANCE).length > 0) {
-    return false;
-  }
-  return equalEndowmentGroups(endowment).every((among) =>
-    envyPairs(market, bundles, { tolerance: CERTIFY_TOLERANCE, among }).length === 0
-  );
-}
-
 function blend(a: readonly Bundle[], b: readonly Bundle[], alpha: number): Bundle[] {
   return a.map((x, i) => {
     const y = b[i] as Bundle;
@@ -594,51 +557,6 @@ function blend(a: readonly Bundle[], b: readonly Bundle[], alpha: number): Bundl
   });
 }
 
-/**
- * The fallback's starting point: the equal split with what each app gains nothing from
- * given to the apps that gain from it; the plain equal split if that does not certify.
- */
-function fairAnchor(market: NodeMarket, endowment: readonly Bundle[]): {
-  anchor: Bundle[];
-  endowment: readonly Bundle[];
-} {
-  const trimmed = endowment.map((w, i) => {
-    const app = market.apps[i];
-    if (app === undefined) throw new RangeError(`No app at index ${i}`);
-    return trim(app.model, app.limits, w.cacheMiB, w.bandwidthMbps);
-  });
-  const anchor = distributeLeftover(market, trimmed);
-  return { anchor: certify(market, anchor, endowment) ? anchor : [...endowment], endowment };
-}
-
-/**
- * Takes from each app what it gains nothing from and gives it, with any capacity left over,
- * to the apps that gain from it, as far as sharing incentive and envy-freeness still certify.
- */
-function paretoSweep(
-  market: NodeMarket,
-  bundles: Bundle[],
-  endowment: readonly Bundle[],
-): { bundles: Bundle[]; certified: boolean } {
-  const trimmed = bundles.map((b, i) => {
-    const app = market.apps[i];
-    if (app === undefined) throw new RangeError(`No app at index ${i}`);
-    return trim(app.model, app.limits, b.cacheMiB, b.bandwidthMbps);
-  });
-  const improved = distributeLeftover(market, trimmed);
-  if (certify(market, improved, endowment)) return { bundles: improved, certified: true };
-  let good = 0;
-  let bad = 1;
-  for (let k = 0; k < BLEND_STEPS; k++) {
-    const mid = (good + bad) / 2;
-    if (certify(market, blend(bundles, improved, mid), endowment)) good = mid;
-    else bad = mid;
-  }
-  return good > 0
-    ? { bundles: blend(bundles, improved, good), certified: true }
-    : { bundles, certified: certify(market, bundles, endowment) };
-}
-
 /** The largest step from the anchor toward `target` that still certifies. */
 function blendTowardEqualSplit(
   market: NodeMarket,
@@ -646,14 +564,12 @@ function blendTowardEqualSplit(
   { anchor, endowment }: { anchor: Bundle[]; endowment: readonly Bundle[] },
 ): { bundles: Bundle[]; alpha: number } {
   if (certify(market, target, endowment)) return { bundles: [...target], alpha: 1 };
-  let good = 0;
-  let bad = 1;
-  for (let k = 0; k < BLEND_STEPS; k++) {
-    const mid = (good + bad) / 2;
-    if (certify(market, blend(anchor, target, mid), endowment)) good = mid;
-    else bad = mid;
-  }
-  return { bundles: blend(anchor, target, good), alpha: good };
+  const alpha = lastWhere((a) => certify(market, blend(anchor, target, a), endowment), {
+    lo: 0,
+    hi: 1,
+    steps: BLEND_STEPS,
+  });
+  return { bundles: blend(anchor, target, alpha), alpha };
 }
 
 /** Limits the change from the previous allocation to `maxMoveFraction` of capacity. */

@@ -1,50 +1,68 @@
 /**
- * The first-version estimator: from one app's recent samples, fits an `mrc` performance model
- * (or `constant` for apps that do not use remote memory) for the auction. Pure.
+ * The estimator: from one app's recent samples, fits an `mrc` performance model (or
+ * `constant` for apps measured to move negligible remote traffic, or says `unknown` when the
+ * traffic cannot be measured) for the auction, with an uncertainty. Pure.
  *
  * Model (controller/auction/model.ts): f(c, b) = min(b / (bytesPerMiss * m(c)), max / (1 + L * m(c)))
  * with m the misses per operation at cache c. The fit:
  * 1. Keep the last `window` valid samples; with fewer than `minSamples`, return "insufficient"
- *    (the caller keeps the equal split).
- * 2. m(c): the agent's latest miss-ratio curve when present; otherwise the observed misses per
- *    op (remote bytes / (ops * pageBytes)) per cache size, made non-increasing by isotonic
- *    regression and flat beyond the observed range.
- * 3. bytesPerMiss: the median of remote bytes / (ops * m(c)) over the samples (page size when
+ *    (the caller keeps the equal split). Without an agent curve, samples whose traffic was not
+ *    measurable cannot teach a curve: with enough of them the app is "unknown".
+ * 2. Negligible measured misses per op make a `constant` model, unless the kernel contradicts
+ *    it (the app stalls on memory, or refaults, more than negligible traffic explains): then
+ *    the traffic measurement is not believed and the app is "unknown".
+ * 3. m(c): the agent's latest miss-ratio curve (far-memory client or PEBS) when present;
+ *    otherwise misses per op observed at each probed size (curve.ts), sharpened by working-set
+ *    counters beyond the largest size probed.
+ * 4. bytesPerMiss: the median of remote bytes / (ops * m(c)) over the samples (page size when
  *    the curve was observed, since then it is the unit of m).
- * 4. max and L from samples that were not bandwidth-bound (traffic below `boundFraction` of the
+ * 5. max and L from samples that were not bandwidth-bound (traffic below `boundFraction` of the
  *    allocation): 1/ops = 1/max + (L/max) m is a line in m, fitted by Theil-Sen. With one cache
  *    size only, L = 0 and max = median throughput; with only bandwidth-bound samples, max is
  *    twice the best throughput seen (optimistic, so the market tries more bandwidth).
- * 5. Outliers: samples whose log throughput is more than `outlierThreshold` MADs from the
+ * 6. Outliers: samples whose log throughput is more than `outlierThreshold` MADs from the
  *    first fit's prediction are dropped and the fit repeated.
+ * 7. Uncertainty (uncertainty.ts): residual spread, a seeded bootstrap of steps 3-5, and the
+ *    sides of the current cache size never observed.
  * @module
  */
-import { buildModel, interpolate, type MrcModelSpec } from "../auction/model.ts";
+import {
+  buildModel,
+  type ConstantModelSpec,
+  interpolate,
+  type MrcModelSpec,
+} from "../auction/model.ts";
+import { calibrateCurve, LOG_NOISE, normaliseCurve, observedCurve } from "./curve.ts";
+import { inlierIndices, median, theilSen } from "./robust.ts";
 import { bytesPerSecOfMbps } from "../auction/units.ts";
-import { inlierIndices, median, nonIncreasingFit, theilSen } from "./robust.ts";
 import type { Estimate, EstimatorOptions, EstimatorSample, FitReport } from "./types.ts";
+import { fitUncertainty } from "./uncertainty.ts";
 
-const DEFAULTS: Required<EstimatorOptions> = {
+/** The options with every default filled in (`around` stays optional). */
+type Options = Required<Omit<EstimatorOptions, "around">> & Pick<EstimatorOptions, "around">;
+
+const DEFAULTS: Options = {
   minSamples: 3,
   window: 30,
   outlierThreshold: 3.5,
   boundFraction: 0.85,
   pageBytes: 4096,
   constantMissRatio: 0.002,
+  stallShareForTraffic: 0.05,
+  bootstrapSamples: 24,
 };
 
-/** Relative measurement noise taken for granted (10 %, as a log spread) before calling a sample an outlier. */
-const LOG_NOISE = 0.1;
 /** Quantile of unconstrained throughput taken as an app's cap. */
 const CAP_QUANTILE = 0.9;
 /** Cap assumed, relative to the best throughput seen, while no cap has been observed. */
 const UNSEEN_CAP_FACTOR = 2;
 /** Smallest share of an op's time spent locally, when the data cannot tell it from zero. */
 const MIN_LOCAL_SHARE = 0.05;
-/** Spread of bytes per miss across cache sizes (log) below which it is taken as noise. */
-const CALIBRATION_NOISE = 0.08;
 /** Samples needed before any is rejected as an outlier. */
 const MIN_SAMPLES_FOR_OUTLIERS = 6;
+
+/** A fitted model before its uncertainty is known. */
+type Fitted = { spec: MrcModelSpec | ConstantModelSpec; fit: FitReport };
 
 /**
  * Fits one app's performance model from its samples (oldest first).
@@ -55,8 +73,20 @@ export function estimateModel(
   options: EstimatorOptions = {},
 ): Estimate {
   const o = { ...DEFAULTS, ...options };
-  const valid = samples.filter(isValid).slice(-o.window);
+  const everValid = samples.filter(isValid);
+  const usable = everValid.slice(-o.window);
+  const agentMrc = [...usable].reverse().find((s) => (s.mrc?.length ?? 0) > 0)?.mrc;
+  // Without a curve from the agent, only epochs whose traffic was measured teach the model.
+  const valid = agentMrc === undefined ? usable.filter((s) => s.trafficMeasured !== false) : usable;
+  const blind = usable.length - valid.length;
   if (valid.length < o.minSamples) {
+    if (blind >= o.minSamples) {
+      return {
+        status: "unknown",
+        reason: `remote traffic not measurable in ${blind} of ${usable.length} epochs`,
+        samples: usable.length,
+      };
+    }
     return {
       status: "insufficient",
       reason: `${valid.length} usable sample${
@@ -65,38 +95,103 @@ export function estimateModel(
       samples: valid.length,
     };
   }
-  const agentMrc = [...valid].reverse().find((s) => (s.mrc?.length ?? 0) > 0)?.mrc;
   const observedMiss = valid.map((s) => s.remoteBytesPerSec / (s.opsPerSec * o.pageBytes));
+  const history = everValid.filter((s) => s.trafficMeasured !== false || agentMrc !== undefined);
   if (agentMrc === undefined && median(observedMiss) < o.constantMissRatio) {
-    const ops = valid.map((s) => s.opsPerSec);
-    const kept = inlierIndices(ops.map(Math.log), o.outlierThreshold, { minSpread: LOG_NOISE });
-    const opsPerSec = median(kept.map((i) => ops[i] as number));
-    return {
-      status: "model",
-      spec: { kind: "constant", opsPerSec },
-      fit: {
-        samplesUsed: kept.length,
-        outliersRejected: valid.length - kept.length,
-        mrcSource: "none",
-        maxOpsPerSec: opsPerSec,
-        latencyRatio: 0,
-        bytesPerMiss: 0,
-      },
-    };
+    const doubt = contradiction(valid, o);
+    if (doubt !== null) return { status: "unknown", reason: doubt, samples: valid.length };
+    return withUncertainty(valid, fitConstant(valid, o), {
+      o,
+      history,
+      refit: (resample) => fitConstant(resample, o),
+    });
   }
+  const refit = (resample: readonly EstimatorSample[]) => fitOnce(resample, agentMrc, o);
   const first = fitOnce(valid, agentMrc, o);
+  // Outliers are judged only with enough samples to tell them from a trend.
+  if (valid.length < MIN_SAMPLES_FOR_OUTLIERS) {
+    return withUncertainty(valid, first, { o, refit, history });
+  }
   const model = buildModel(first.spec);
   const residuals = valid.map((s) =>
     Math.log(s.opsPerSec) - Math.log(Math.max(model.opsPerSec(s.cacheMiB, s.bandwidthMbps), 1e-9))
   );
-  // Outliers are judged only with enough samples to tell them from a trend.
-  if (valid.length < MIN_SAMPLES_FOR_OUTLIERS) return first;
   const kept = inlierIndices(residuals, o.outlierThreshold, { minSpread: LOG_NOISE });
-  if (kept.length === valid.length || kept.length < o.minSamples) return first;
-  const second = fitOnce(kept.map((i) => valid[i] as EstimatorSample), agentMrc, o);
-  return {
+  if (kept.length === valid.length || kept.length < o.minSamples) {
+    return withUncertainty(valid, first, { o, refit, history });
+  }
+  const inliers = kept.map((i) => valid[i] as EstimatorSample);
+  const second = fitOnce(inliers, agentMrc, o);
+  return withUncertainty(inliers, {
     ...second,
     fit: { ...second.fit, outliersRejected: valid.length - kept.length },
+  }, { o, refit, history });
+}
+
+function withUncertainty(
+  samples: readonly EstimatorSample[],
+  fitted: Fitted,
+  { o, refit, history }: {
+    o: Options;
+    refit: (s: readonly EstimatorSample[]) => Fitted;
+    /** Every valid sample so far, beyond the window: which sizes were ever observed. */
+    history: readonly EstimatorSample[];
+  },
+): Estimate {
+  return {
+    status: "model",
+    spec: fitted.spec,
+    fit: fitted.fit,
+    uncertainty: fitUncertainty(samples, {
+      spec: fitted.spec,
+      refit,
+      resamples: o.bootstrapSamples,
+      history,
+      around: o.around,
+    }),
+  };
+}
+
+/**
+ * Why negligible measured traffic is not believed, or null: the app stalls on memory more than
+ * `stallShareForTraffic` of the time, or refaults more pages per op than the traffic carries.
+ */
+function contradiction(
+  samples: readonly EstimatorSample[],
+  o: Options,
+): string | null {
+  const stalls = samples.flatMap((s) =>
+    s.memoryStallShare === undefined ? [] : [s.memoryStallShare]
+  );
+  if (stalls.length > 0 && median(stalls) > o.stallShareForTraffic) {
+    return `stalls on memory ${(median(stalls) * 100).toFixed(0)}% of the time, yet almost no ` +
+      `remote traffic was measured`;
+  }
+  const refaults = samples.flatMap((s) =>
+    s.refaultsPerSec === undefined ? [] : [s.refaultsPerSec / s.opsPerSec]
+  );
+  if (refaults.length > 0 && median(refaults) > o.constantMissRatio) {
+    return `refaults ${median(refaults).toFixed(3)} pages per op, yet almost no remote traffic ` +
+      `was measured`;
+  }
+  return null;
+}
+
+/** A constant model: the robust median throughput. */
+function fitConstant(samples: readonly EstimatorSample[], o: Options): Fitted {
+  const ops = samples.map((s) => s.opsPerSec);
+  const kept = inlierIndices(ops.map(Math.log), o.outlierThreshold, { minSpread: LOG_NOISE });
+  const opsPerSec = median(kept.map((i) => ops[i] as number));
+  return {
+    spec: { kind: "constant", opsPerSec },
+    fit: {
+      samplesUsed: kept.length,
+      outliersRejected: samples.length - kept.length,
+      mrcSource: "none",
+      maxOpsPerSec: opsPerSec,
+      latencyRatio: 0,
+      bytesPerMiss: 0,
+    },
   };
 }
 
@@ -113,11 +208,12 @@ function isValid(s: EstimatorSample): boolean {
 function fitOnce(
   samples: readonly EstimatorSample[],
   agentMrc: EstimatorSample["mrc"],
-  o: Required<EstimatorOptions>,
-): Extract<Estimate, { status: "model" }> {
-  const calibrated = agentMrc === undefined
-    ? { curve: observedCurve(samples, o.pageBytes), bytesPerMiss: o.pageBytes }
-    : calibrateCurve(normaliseCurve(agentMrc), samples, o);
+  o: Options,
+): Fitted {
+  const observed = agentMrc === undefined ? observedCurve(samples, o.pageBytes) : null;
+  const calibrated = observed === null
+    ? calibrateCurve(normaliseCurve(agentMrc ?? []), samples, o)
+    : { curve: observed.curve, bytesPerMiss: o.pageBytes };
   const missRatio = calibrated.curve;
   const bytesPerMiss = calibrated.bytesPerMiss;
   const cache = missRatio.map(([c]) => c);
@@ -177,79 +273,6 @@ function fitOnce(
     latencyRatio,
     bytesPerMiss,
   };
-  return { status: "model", spec, fit };
-}
-
-/**
- * Fits the agent's miss-ratio curve to the traffic actually observed. Bytes moved per miss
- * (observed bytes per op over the curve's miss ratio) is measured at every cache size the app
- * was seen at; where it differs across sizes by more than noise, the curve is rescaled by it
- * (interpolated between those sizes, held beyond them). Effects the curve does not see, such
- * as write-back or prefetch needing some cache, then show in the model; otherwise the curve is
- * kept and bytes per miss is their median.
- */
-function calibrateCurve(
-  curve: Array<[number, number]>,
-  samples: readonly EstimatorSample[],
-  o: Required<EstimatorOptions>,
-): { curve: Array<[number, number]>; bytesPerMiss: number } {
-  const cache = curve.map(([c]) => c);
-  const ratio = curve.map(([, m]) => m);
-  const buckets = new Map<number, number[]>();
-  const all: number[] = [];
-  for (const s of samples) {
-    const mi = interpolate(cache, ratio, s.cacheMiB);
-    if (!(mi > 1e-4) || !(s.remoteBytesPerSec > 0)) continue;
-    const perMiss = s.remoteBytesPerSec / (s.opsPerSec * mi);
-    all.push(perMiss);
-    const key = Math.round(s.cacheMiB);
-    buckets.set(key, [...(buckets.get(key) ?? []), perMiss]);
-  }
-  if (all.length === 0) return { curve, bytesPerMiss: o.pageBytes };
-  const logs = all.map(Math.log);
-  const typical = median(
-    inlierIndices(logs, o.outlierThreshold, { minSpread: LOG_NOISE }).map((i) => all[i] as number),
-  );
-  // Only cache sizes seen in at least two epochs count: one epoch is too noisy to rescale by.
-  const sizes = [...buckets.keys()].filter((k) => (buckets.get(k)?.length ?? 0) >= 2)
-    .sort((a, b) => a - b);
-  const perSize = sizes.map((k) => median(buckets.get(k) ?? []));
-  const spread = perSize.length < 2 ? 0 : Math.log(Math.max(...perSize) / Math.min(...perSize));
-  if (spread <= CALIBRATION_NOISE) return { curve, bytesPerMiss: typical };
-  // The curve gets points at the observed sizes, so the rescaling lands exactly there.
-  // Bytes per miss is then the largest rescaled value, so no miss ratio exceeds 1.
-  const points = [...new Set([...cache, ...sizes])].sort((a, b) => a - b);
-  const bytesAt = points.map((c) => interpolate(cache, ratio, c) * interpolate(sizes, perSize, c));
-  const reference = Math.max(typical, ...bytesAt);
-  const fitted = nonIncreasingFit(bytesAt.map((b) => b / reference));
-  return { curve: points.map((c, i) => [c, fitted[i] as number]), bytesPerMiss: reference };
-}
-
-/** Sorts, deduplicates, clamps to [0, 1] and makes a curve non-increasing. */
-function normaliseCurve(curve: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
-  const byCache = new Map<number, number[]>();
-  for (const [c, r] of curve) {
-    if (!Number.isFinite(c) || !Number.isFinite(r) || c < 0) continue;
-    byCache.set(c, [...(byCache.get(c) ?? []), Math.min(1, Math.max(0, r))]);
-  }
-  const caches = [...byCache.keys()].sort((a, b) => a - b);
-  const fitted = nonIncreasingFit(caches.map((c) => median(byCache.get(c) ?? [])));
-  return caches.map((c, i) => [c, fitted[i] as number]);
-}
-
-/** Misses per op observed at each cache size (1 MiB buckets), made non-increasing. */
-function observedCurve(
-  samples: readonly EstimatorSample[],
-  pageBytes: number,
-): Array<[number, number]> {
-  const byCache = new Map<number, number[]>();
-  for (const s of samples) {
-    const c = Math.round(s.cacheMiB);
-    const miss = Math.min(1, s.remoteBytesPerSec / (s.opsPerSec * pageBytes));
-    byCache.set(c, [...(byCache.get(c) ?? []), miss]);
-  }
-  const caches = [...byCache.keys()].sort((a, b) => a - b);
-  const values = caches.map((c) => byCache.get(c) ?? []);
-  const fitted = nonIncreasingFit(values.map(median), values.map((v) => v.length));
-  return caches.map((c, i) => [c, fitted[i] as number]);
+  if (observed !== null && observed.refaultPoints > 0) fit.refaultPoints = observed.refaultPoints;
+  return { spec, fit };
 }

@@ -54,6 +54,66 @@ export function summarisePredictionErrors(
   };
 }
 
+/** One app's prediction for one epoch against what was observed, for the epoch record. */
+export interface EpochPrediction {
+  predictedOpsPerSec: number | null;
+  observedOpsPerSec: number | null;
+  /** (predicted - observed) / observed; null without both (or a non-positive observation). */
+  relativeError: number | null;
+  /** The model's band around the prediction (see predictionBand); null without both. */
+  band: [number, number] | null;
+  /** Whether the observation fell inside the band; null without a band. */
+  withinBand: boolean | null;
+}
+
+/**
+ * The band a model's relative uncertainty u (FitUncertainty.relative) puts around a
+ * prediction p: [p / (1 + u), p * (1 + u)], about its 10-90 % range.
+ */
+export function predictionBand(predicted: number, relative: number): [number, number] {
+  const u = Math.max(0, relative);
+  return [predicted / (1 + u), predicted * (1 + u)];
+}
+
+/**
+ * One app's prediction error for one epoch: what the loop records next to the observation.
+ * @example epochPrediction({ predicted: 1200, observed: 1000, uncertainty: 0.1 })
+ * // { relativeError: 0.2, band: [1090.9, 1320], withinBand: false, ... }
+ */
+export function epochPrediction(
+  { predicted, observed, uncertainty }: {
+    predicted: number | null;
+    observed: number | null;
+    /** The model's relative uncertainty; null or absent gives no band. */
+    uncertainty?: number | null;
+  },
+): EpochPrediction {
+  const error = predicted === null || observed === null ? null : relativeError(predicted, observed);
+  const band = predicted === null || observed === null || uncertainty == null
+    ? null
+    : predictionBand(predicted, uncertainty);
+  return {
+    predictedOpsPerSec: predicted,
+    observedOpsPerSec: observed,
+    relativeError: error,
+    band,
+    withinBand: band === null || observed === null
+      ? null
+      : observed >= band[0] && observed <= band[1],
+  };
+}
+
+/** Error summaries per app and over all apps, for the run summary. */
+export function summariseByApp(
+  points: readonly PredictionPoint[],
+): { all: PredictionErrorSummary; apps: Record<string, PredictionErrorSummary> } {
+  const apps: Record<string, PredictionErrorSummary> = {};
+  for (const app of new Set(points.map((p) => p.app))) {
+    apps[app] = summarisePredictionErrors(points.filter((p) => p.app === app));
+  }
+  return { all: summarisePredictionErrors(points), apps };
+}
+
 /** Accumulates prediction points per app across epochs (the run loop's ledger). */
 export class PredictionLedger {
   readonly #points: PredictionPoint[] = [];

@@ -7,6 +7,12 @@ import { z } from "zod";
 import { parseCidr } from "../../common/ip_address.ts";
 import { parseDurationMs, parseRateBytesPerSec, parseSizeBytes } from "../../common/units.ts";
 import { refusedSshOption } from "./ssh_options.ts";
+import {
+  LOADGEN_DEFAULTS,
+  LOADGEN_LIMITS,
+  LOADGEN_PROTOCOLS,
+  parseServerAddress,
+} from "../../loadgen/options.ts";
 import { POLICIES, TRANSPORTS } from "./types.ts";
 
 /** A strict object whose unknown-key error lists the accepted field names. */
@@ -163,8 +169,58 @@ export const throughputSchema = z.discriminatedUnion("kind", [
     kind: z.literal("log"),
     pattern: nonEmpty.check(checkRegex(0, 1)),
     stream: z.enum(["stdout", "stderr", "both"]).default("stdout"),
+    from: z.enum(["app", "driver"]).default("app"),
   }),
 ]);
+
+/** An integer field within the load generator's accepted range. */
+function loadgenInteger(name: keyof typeof LOADGEN_LIMITS, fallback: number) {
+  const { min, max } = LOADGEN_LIMITS[name];
+  return z.number().int().min(min).max(max).default(fallback);
+}
+
+/** spirit's load generator as a driver (`spirit loadgen <protocol> ...`). */
+export const loadgenSchema = strict({
+  protocol: z.enum(LOADGEN_PROTOCOLS),
+  server: nonEmpty.transform((text, ctx) => {
+    try {
+      return parseServerAddress(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+  keys: loadgenInteger("keys", LOADGEN_DEFAULTS.keys),
+  valueSize: sizeSchema.pipe(
+    z.number().int().min(LOADGEN_LIMITS.valueBytes.min).max(LOADGEN_LIMITS.valueBytes.max, {
+      error: "must be 1B to 1MiB",
+    }),
+  ).default(LOADGEN_DEFAULTS.valueBytes),
+  skew: z.number().min(LOADGEN_LIMITS.skew.min).max(LOADGEN_LIMITS.skew.max).default(
+    LOADGEN_DEFAULTS.skew,
+  ),
+  readRatio: fraction.default(LOADGEN_DEFAULTS.readRatio),
+  connections: loadgenInteger("connections", LOADGEN_DEFAULTS.connections),
+  pipeline: loadgenInteger("pipeline", LOADGEN_DEFAULTS.pipeline),
+  fill: z.boolean().default(true),
+});
+
+/** A client run beside a command app, outside its cgroup: `argv` or spirit's `loadgen`. */
+export const driverSchema = strict({
+  argv: argvSchema.optional(),
+  loadgen: loadgenSchema.optional(),
+  cwd: nonEmpty.optional(),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), noNul("a value")).default({}),
+}).check((ctx) => {
+  if ((ctx.value.argv === undefined) === (ctx.value.loadgen === undefined)) {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      path: [],
+      message: 'needs exactly one of "argv" (any program) or "loadgen" (spirit loadgen)',
+    });
+  }
+});
 
 const commandSchema = strict({
   argv: argvSchema.optional(),
@@ -175,7 +231,9 @@ const commandSchema = strict({
       .optional(),
     swapDevice: z.union([devicePath, z.array(devicePath)]).optional(),
   }).default({}),
-  throughput: throughputSchema.default({ kind: "none" }),
+  driver: driverSchema.optional(),
+  // Default: the driver's `ops <n>` lines with a loadgen driver, else none (validate.ts).
+  throughput: throughputSchema.optional(),
 }).check((ctx) => {
   if ((ctx.value.argv === undefined) === (ctx.value.cgroup.path === undefined)) {
     ctx.issues.push({

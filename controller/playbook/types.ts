@@ -5,6 +5,7 @@
  * @module
  */
 import type { ThroughputSource } from "../../agent/protocol.ts";
+import type { LoadgenProtocol, LoadgenWorkload, ServerAddress } from "../../loadgen/options.ts";
 
 /** Allocation policies a playbook can ask for. */
 export const POLICIES = ["symbiosis", "static", "ideal", "harvest", "trade", "drf"] as const;
@@ -140,9 +141,31 @@ export interface CgroupSettings {
    * `/system.slice/docker-abc.scope`); then nothing is started and `argv` is absent.
    */
   path?: string;
-  /** Block devices the app swaps to (remote memory); bandwidth limits throttle them. */
-  swapDevices: string[];
+  /**
+   * Block devices the app swaps to (remote memory); bandwidth limits throttle them. Absent:
+   * the node's default, resolved by the agent (its remote swap device, else every active swap
+   * device).
+   */
+  swapDevices?: string[];
 }
+
+/** spirit's load generator driving a key-value server (`spirit loadgen`). */
+export interface LoadgenDriver {
+  kind: "loadgen";
+  protocol: LoadgenProtocol;
+  server: ServerAddress;
+  /** The load; its `seed` is the playbook's seed plus the app's index. */
+  workload: LoadgenWorkload;
+}
+
+/**
+ * A client program the agent runs beside a command app, outside its cgroup (so the client's
+ * memory and CPU are not the app's), stopped with it.
+ */
+export type DriverSettings = (LoadgenDriver | { kind: "argv"; argv: string[] }) & {
+  env: Record<string, string>;
+  cwd?: string;
+};
 
 /** An unmodified program run in a cgroup the agent creates, or an existing cgroup adopted. */
 export interface CommandSpec {
@@ -151,6 +174,8 @@ export interface CommandSpec {
   cwd?: string;
   env: Record<string, string>;
   cgroup: CgroupSettings;
+  /** A client run beside the app (a load generator for a server), if any. */
+  driver?: DriverSettings;
   throughput: ThroughputSource;
 }
 

@@ -10,6 +10,7 @@ import { type ParsedPlaybook, playbookSchema } from "./schema.ts";
 import type {
   App,
   AppLimits,
+  DriverSettings,
   Host,
   KvSettings,
   Playbook,
@@ -100,6 +101,15 @@ export function crossCheck(playbook: Playbook): PlaybookIssue[] {
       return;
     }
     checkLimits(app.limits, host, `${path}.limits`, add);
+    if (
+      app.kind === "command" && app.command.throughput.kind === "log" &&
+      app.command.throughput.from === "driver" && app.command.driver === undefined
+    ) {
+      add(
+        `${path}.command.throughput.from`,
+        'reads the driver\'s output, but the app has no "driver"',
+      );
+    }
   });
   checkNodeSums(playbook, add);
 
@@ -256,7 +266,7 @@ function resolve(parsed: ParsedPlaybook): Playbook {
         bandwidthBytesPerSec: h.bandwidth,
       };
   }
-  const apps = parsed.apps.map((a): App => {
+  const apps = parsed.apps.map((a, index): App => {
     const host = hosts[a.host];
     const capacity = host?.role === "compute"
       ? { cache: host.cacheBytes, bandwidth: host.bandwidthBytesPerSec }
@@ -279,13 +289,19 @@ function resolve(parsed: ParsedPlaybook): Playbook {
           env: c.env,
           cgroup: {
             ...(c.cgroup.path === undefined ? {} : { path: c.cgroup.path }),
-            swapDevices: c.cgroup.swapDevice === undefined
-              ? []
-              : typeof c.cgroup.swapDevice === "string"
-              ? [c.cgroup.swapDevice]
-              : c.cgroup.swapDevice,
+            // No device named: the node's default, which the agent resolves (never "none").
+            ...(c.cgroup.swapDevice === undefined ? {} : {
+              swapDevices: typeof c.cgroup.swapDevice === "string"
+                ? [c.cgroup.swapDevice]
+                : c.cgroup.swapDevice,
+            }),
           },
-          throughput: resolveThroughput(c.throughput),
+          ...(c.driver === undefined
+            ? {}
+            : { driver: resolveDriver(c.driver, { seed: parsed.seed + index }) }),
+          throughput: resolveThroughput(c.throughput, {
+            loadgenDriver: c.driver?.loadgen !== undefined,
+          }),
         },
       };
     }
@@ -309,6 +325,7 @@ function resolve(parsed: ParsedPlaybook): Playbook {
 type ParsedApp = ParsedPlaybook["apps"][number];
 type WorkloadIn = NonNullable<ParsedApp["workload"]>;
 type ThroughputIn = NonNullable<ParsedApp["command"]>["throughput"];
+type DriverIn = NonNullable<NonNullable<ParsedApp["command"]>["driver"]>;
 type SshIn = NonNullable<ParsedPlaybook["hosts"][string]["ssh"]>;
 
 function resolveSsh(s: SshIn): SshTarget {
@@ -351,7 +368,41 @@ function kvSettings(
   };
 }
 
-function resolveThroughput(t: ThroughputIn): ThroughputSource {
+/** The throughput source of spirit's load generator: its cumulative `ops <n>` lines. */
+export const LOADGEN_THROUGHPUT: ThroughputSource = {
+  kind: "log",
+  pattern: "^ops (\\d+)",
+  stream: "stdout",
+  from: "driver",
+};
+
+function resolveDriver(d: DriverIn, options: { seed: number }): DriverSettings {
+  const common = { env: d.env, ...(d.cwd === undefined ? {} : { cwd: d.cwd }) };
+  if (d.loadgen === undefined) return { kind: "argv", argv: d.argv ?? [], ...common };
+  const l = d.loadgen;
+  return {
+    kind: "loadgen",
+    protocol: l.protocol,
+    server: l.server,
+    workload: {
+      keys: l.keys,
+      valueBytes: l.valueSize,
+      skew: l.skew,
+      readRatio: l.readRatio,
+      connections: l.connections,
+      pipeline: l.pipeline,
+      fill: l.fill,
+      seed: options.seed,
+    },
+    ...common,
+  };
+}
+
+function resolveThroughput(
+  t: ThroughputIn,
+  options: { loadgenDriver: boolean },
+): ThroughputSource {
+  if (t === undefined) return options.loadgenDriver ? LOADGEN_THROUGHPUT : { kind: "none" };
   switch (t.kind) {
     case "none":
       return { kind: "none" };
@@ -369,7 +420,7 @@ function resolveThroughput(t: ThroughputIn): ThroughputSource {
         ...(t.timeout === undefined ? {} : { timeoutMs: t.timeout }),
       };
     case "log":
-      return { kind: "log", pattern: t.pattern, stream: t.stream };
+      return { kind: "log", pattern: t.pattern, stream: t.stream, from: t.from };
   }
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { LOADGEN_DEFAULTS } from "../../loadgen/options.ts";
 import { PlaybookError } from "./errors.ts";
 import type { PlaybookSpec } from "./schema.ts";
 import { validatePlaybook } from "./validate.ts";
@@ -111,6 +112,7 @@ Deno.test("validatePlaybook resolves a command app with cgroup settings and a lo
     kind: "log",
     pattern: "ops=(\\d+)",
     stream: "stderr",
+    from: "app",
   });
   assert.equal(app.limits.minCacheBytes, 64 * 2 ** 20);
   assert.equal(app.limits.maxBandwidthBytesPerSec, 62_500_000);
@@ -153,6 +155,15 @@ Deno.test("validatePlaybook defaults a command's throughput source to none", () 
   const app = validatePlaybook(s).apps[0];
   assert.ok(app?.kind === "command");
   assert.deepEqual(app.command.throughput, { kind: "none" });
+});
+
+Deno.test("validatePlaybook leaves a command's swap devices to the node when none is named", () => {
+  const s = spec();
+  s.apps = [{ name: "x", host: "cn1", command: { argv: ["x"] } }];
+  const app = validatePlaybook(s).apps[0];
+  assert.ok(app?.kind === "command");
+  assert.deepEqual(app.command.cgroup, {});
+  assert.equal("swapDevices" in app.command.cgroup, false);
 });
 
 Deno.test("validatePlaybook resolves a phased workload", () => {
@@ -373,4 +384,59 @@ Deno.test("validatePlaybook refuses rdmaLegacyAllow on a memory server that serv
     mem1.memserver.rdmaLegacyAllow = ["10.0.0.0/24"];
   }
   assert.match(issueAt(s, "hosts.mem1.memserver.rdmaLegacyAllow"), /applies to RDMA only/);
+});
+
+function withDriver(command: Record<string, unknown>) {
+  const s = spec();
+  s.apps = [{ name: "mc", host: "cn1", command: { argv: ["memcached"], ...command } }];
+  return s;
+}
+
+Deno.test("validatePlaybook resolves a loadgen driver and reads its ops lines by default", () => {
+  const app = validatePlaybook(withDriver({
+    driver: {
+      loadgen: { protocol: "memcached", server: "127.0.0.1:11311", keys: 5000, valueSize: "2KiB" },
+    },
+  })).apps[0];
+  assert.ok(app?.kind === "command");
+  assert.deepEqual(app.command.driver, {
+    kind: "loadgen",
+    protocol: "memcached",
+    server: { kind: "tcp", hostname: "127.0.0.1", port: 11311 },
+    // Defaults for what the playbook leaves out; the seed is the playbook's plus the app index.
+    workload: { ...LOADGEN_DEFAULTS, keys: 5000, valueBytes: 2048, seed: 1 },
+    env: {},
+  });
+  assert.deepEqual(app.command.throughput, {
+    kind: "log",
+    pattern: "^ops (\\d+)",
+    stream: "stdout",
+    from: "driver",
+  });
+});
+
+Deno.test("validatePlaybook names the fields of a bad loadgen driver with accepted values", () => {
+  const s = withDriver({
+    driver: {
+      loadgen: { protocol: "mysql", server: "localhost", keys: 0, valueSize: "2MiB", extra: 1 },
+    },
+  });
+  const path = "apps[0].command.driver.loadgen";
+  assert.match(issueAt(s, `${path}.protocol`), /must be one of "memcached", "redis"/);
+  assert.match(issueAt(s, `${path}.server`), /expected HOST:PORT, \[IPv6\]:PORT or unix:/);
+  assert.match(issueAt(s, `${path}.keys`), /expected number to be >=1/);
+  assert.match(issueAt(s, `${path}.valueSize`), /must be 1B to 1MiB/);
+  assert.match(issueAt(s, path), /unknown field "extra" \(accepted: protocol, server/);
+});
+
+Deno.test("validatePlaybook requires exactly one of argv or loadgen in a driver", () => {
+  const s = withDriver({
+    driver: { argv: ["x"], loadgen: { protocol: "redis", server: "unix:/tmp/r.sock" } },
+  });
+  assert.match(issueAt(s, "apps[0].command.driver"), /exactly one of "argv".*"loadgen"/);
+});
+
+Deno.test("validatePlaybook refuses a throughput read from a driver the app does not have", () => {
+  const s = withDriver({ throughput: { kind: "log", pattern: "^ops (\\d+)", from: "driver" } });
+  assert.match(issueAt(s, "apps[0].command.throughput.from"), /reads the driver's output/);
 });

@@ -38,11 +38,10 @@ export interface AppEpochRecord {
   /** The model's prediction for this allocation; null while the app has no model yet. */
   predictedOpsPerSec: number | null;
   /**
-   * Where the prediction came from: a fitted model kind, the equal split without one, or
-   * `unknown` for an app whose traffic cannot be measured. Readers treat other strings as
-   * further kinds.
+   * Where the prediction came from: a fitted model kind, `unknown` (traffic not measurable: the
+   * app is kept at its equal split), or the equal split while no model exists yet.
    */
-  model: "mrc" | "constant" | "grid" | "equal-split" | "unknown";
+  model: "mrc" | "constant" | "grid" | "unknown" | "equal-split";
   /** The fitted model itself (mrc curve and parameters), when one exists. */
   modelSpec?: import("../auction/model.ts").ModelSpec;
   /** The model's prediction at the equal split (the static baseline), when a model exists. */

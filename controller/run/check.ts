@@ -61,7 +61,7 @@ export function hostProblems(
   const active = new Set(facts.swapDevices.map((s) => s.path));
   for (const app of cgroupApps) {
     if (app.kind !== "command") continue;
-    const wanted = app.command.cgroup.swapDevices;
+    const wanted = app.command.cgroup.swapDevices ?? [];
     if (wanted.length === 0 && active.size === 0) {
       problems.push(`app ${app.name}: no active swap device (remote memory) on the host`);
     }

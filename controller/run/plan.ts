@@ -3,7 +3,8 @@
  * prints it, a real run carries it out.
  * @module
  */
-import type { Allocation, LaunchSpec } from "../../agent/protocol.ts";
+import type { Allocation, DriverSpec, LaunchSpec } from "../../agent/protocol.ts";
+import { loadgenArgs } from "../../loadgen/options.ts";
 import { formatBytes, formatRate } from "../../common/units.ts";
 import { equalSplit } from "../auction/equal_split.ts";
 import type { AppLimits as MarketLimits, NodeMarket } from "../auction/market.ts";
@@ -15,7 +16,14 @@ import {
   type ResourceBytes,
 } from "../auction/units.ts";
 import { tokenFileOf } from "./host_dir.ts";
-import type { App, ComputeHost, MemoryHost, Playbook, Workload } from "../playbook/types.ts";
+import type {
+  App,
+  ComputeHost,
+  DriverSettings,
+  MemoryHost,
+  Playbook,
+  Workload,
+} from "../playbook/types.ts";
 import { type Artifacts, KEEP_BUNDLES, KEEP_RUNTIMES } from "./deploy_cache.ts";
 import { hostDirFor } from "./run_info.ts";
 
@@ -119,6 +127,20 @@ function workloadArgs(workload: Workload, options: { seed: number }): string[] {
   return args;
 }
 
+/** The agent's driver spec for a playbook driver (spirit loadgen runs as `kind: "spirit"`). */
+export function driverSpec(driver: DriverSettings): DriverSpec {
+  const common = {
+    ...(Object.keys(driver.env).length > 0 ? { env: driver.env } : {}),
+    ...(driver.cwd === undefined ? {} : { cwd: driver.cwd }),
+  };
+  if (driver.kind === "argv") return { kind: "argv", argv: driver.argv, ...common };
+  return {
+    kind: "spirit",
+    args: loadgenArgs(driver.protocol, { server: driver.server, workload: driver.workload }),
+    ...common,
+  };
+}
+
 /** The memory-server arguments of `spirit memserver` for a plan (after `--listen`). */
 export function memserverArgs(plan: MemserverPlan, tokenFile: string): string[] {
   return [
@@ -173,9 +195,13 @@ export function launchSpec(
     appId: app.name,
     allocation: options.allocation,
     throughput: command.throughput,
-    swapDevices: command.cgroup.swapDevices,
+    // Absent: the agent throttles the node's default swap devices.
+    ...(command.cgroup.swapDevices === undefined
+      ? {}
+      : { swapDevices: command.cgroup.swapDevices }),
     ...(Object.keys(command.env).length > 0 ? { env: command.env } : {}),
     ...(command.cwd === undefined ? {} : { cwd: command.cwd }),
+    ...(command.driver === undefined ? {} : { driver: driverSpec(command.driver) }),
   };
   if (command.cgroup.path !== undefined) {
     return { ...common, enforcement: "cgroup-existing", path: command.cgroup.path };
@@ -304,6 +330,20 @@ export function describePlan(
         lines.push(
           `  launch ${app.name}: ${what} (starts at ${start}, enforced by ${launch.enforcement})`,
         );
+        if (launch.enforcement !== "farmem" && launch.driver !== undefined) {
+          const argv = launch.driver.kind === "argv"
+            ? launch.driver.argv
+            : ["spirit", ...launch.driver.args];
+          lines.push(`    driver: ${argv.join(" ")} (beside it, outside its cgroup)`);
+        }
+        if (launch.enforcement !== "farmem") {
+          lines.push(
+            `    swap devices: ${
+              launch.swapDevices?.join(", ") ??
+                "the node's default (its remote swap device, else every active one)"
+            }`,
+          );
+        }
       }
     }
   }

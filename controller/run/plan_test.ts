@@ -53,6 +53,22 @@ Deno.test("planRun builds workload and cgroup launch specs", () => {
   assert.deepEqual(cmd.launch.swapDevices, ["/dev/loop7"]);
 });
 
+Deno.test("planRun leaves the swap devices to the agent when the playbook names none", () => {
+  const spec = validatePlaybook({
+    name: "plan-default-swap",
+    hosts: {
+      mem: { role: "memory", memserver: { capacity: "256MiB", transport: "tcp", port: 0 } },
+      node: { role: "compute", memoryNode: "mem", cache: "96MiB", bandwidth: "300Mbps" },
+    },
+    apps: [{ name: "cmd", host: "node", command: { argv: ["sleep", "1"] } }],
+    duration: "20s",
+  });
+  const launch = planRun(spec, "r5").computes[0]?.apps[0]?.launch;
+  assert.equal(launch?.enforcement, "cgroup");
+  // Absent, not []: an empty list would mean "throttle nothing".
+  assert.equal(launch !== undefined && "swapDevices" in launch, false);
+});
+
 Deno.test("withPort rewrites the memory-server address once the port is known", () => {
   const kv = planRun(playbook(), "r3").computes[0]?.apps[0]?.launch;
   if (kv === undefined) throw new Error("no app");
@@ -136,4 +152,42 @@ Deno.test("describePlan gives the size and hash of what is deployed to each SSH 
   assert.match(mem, /runtime\/abababababab…\/deno +95\.0MiB/);
   assert.match(mem, /bundle\/cdcdcdcdcdcd…\/spirit\.js +1\.1MiB/);
   assert.doesNotMatch(text.slice(text.indexOf("host node")), /spirit\.js/);
+});
+
+Deno.test("planRun runs a loadgen driver through the node's spirit CLI", () => {
+  const spec = validatePlaybook({
+    name: "plan-driver",
+    hosts: {
+      mem: { role: "memory", memserver: { capacity: "256MiB", transport: "tcp", port: 0 } },
+      node: { role: "compute", memoryNode: "mem", cache: "96MiB", bandwidth: "300Mbps" },
+    },
+    apps: [{
+      name: "mc",
+      host: "node",
+      command: {
+        argv: ["memcached", "-p", "11311"],
+        driver: { loadgen: { protocol: "memcached", server: "127.0.0.1:11311", keys: 1000 } },
+      },
+    }],
+    duration: "20s",
+    seed: 7,
+  });
+  const plan = planRun(spec, "r6");
+  const launch = plan.computes[0]?.apps[0]?.launch;
+  if (launch?.enforcement !== "cgroup" || launch.driver?.kind !== "spirit") {
+    throw new Error("expected a spirit driver");
+  }
+  assert.deepEqual(launch.driver.args.slice(0, 6), [
+    "loadgen",
+    "memcached",
+    "--server",
+    "127.0.0.1:11311",
+    "--keys",
+    "1000",
+  ]);
+  assert.equal(launch.driver.args[launch.driver.args.indexOf("--seed") + 1], "7");
+  assert.equal(launch.throughput?.kind === "log" && launch.throughput.from, "driver");
+  const text = describePlan(spec, plan);
+  assert.match(text, /driver: spirit loadgen memcached --server 127\.0\.0\.1:11311/);
+  assert.match(text, /swap devices: the node's default/);
 });

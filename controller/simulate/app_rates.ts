@@ -39,6 +39,8 @@ export function rateModel(spec: ModelSpec): RateModel {
     ? spec.maxOpsPerSec
     : spec.kind === "constant"
     ? spec.opsPerSec
+    : spec.kind === "unknown"
+    ? spec.opsPerSec ?? 0
     : Math.max(0, ...spec.opsPerSec.flat());
   const curve = spec.kind === "mrc"
     ? { cacheMiB: spec.missRatio.map(([c]) => c), missRatio: spec.missRatio.map(([, m]) => m) }
@@ -56,6 +58,7 @@ export function ratesAt(
   const stallShare = peakOpsPerSec > 0 ? Math.max(0, 1 - opsPerSec / peakOpsPerSec) : 0;
   switch (spec.kind) {
     case "constant":
+    case "unknown": // as a true behaviour: throughput that no resource changes
       return { opsPerSec, trafficBytesPerSec: 0, stallShare: 0 };
     case "mrc": {
       const missRatio = curve === null ? 1 : interpolate(curve.cacheMiB, curve.missRatio, cacheMiB);
