@@ -163,12 +163,12 @@ export class AllocationState {
 
   /**
    * The app's process is gone (it crashed, exited, or was left down) in `epoch`: it holds
-   * nothing from now on, so what it had is free for the other apps of its node. It gets a share
-   * again through a grow step (a relaunch at that allocation). Idempotent.
+   * nothing from now on, so what it had is free for the other apps of its node, and nothing is
+   * requested for it. It gets a share again through a grow step (a relaunch at that
+   * allocation). Idempotent.
    */
   release(app: string, epoch: number): void {
     const entry = this.#entry(app);
-    if (entry.released) return;
     const none = { cacheBytes: 0, bandwidthBytesPerSec: 0 };
     if (!same(entry.inForce, none)) entry.changedAtEpoch = epoch;
     entry.inForce = { ...none };

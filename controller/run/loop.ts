@@ -58,8 +58,8 @@ export interface LoopResult {
 
 /**
  * The first epoch boundary after `nowMs`. When an epoch's work ran past the end of the next
- * epoch too, that next epoch ends at this boundary instead: a stall (an unreachable host)
- * never leaves a burst of empty epochs behind it.
+ * epoch too, that next epoch ends at the first boundary at least half an epoch away instead: a
+ * stall (an unreachable host) never leaves a burst of empty epochs behind it.
  */
 export function nextBoundaryMs(startedMs: number, epochMs: number, nowMs: number): number {
   return startedMs + (Math.floor((nowMs - startedMs) / epochMs) + 1) * epochMs;
@@ -142,7 +142,8 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
     }
     boundary += playbook.epochMs;
     if (boundary <= clock.now()) {
-      boundary = nextBoundaryMs(started, playbook.epochMs, clock.now());
+      // At least half an epoch away, so that the next epoch has samples to show.
+      boundary = nextBoundaryMs(started, playbook.epochMs, clock.now() + playbook.epochMs / 2);
     }
   }
 }

@@ -369,8 +369,16 @@ export class RunSession {
     }
   }
 
-  /** Opens (or continues) an outage of `host`'s agent; the first unreachable report is a fault. */
-  async #unreachable(host: string, message: string): Promise<void> {
+  /**
+   * Opens (or continues) an outage of `host`'s agent: the first report of it is a fault, later
+   * ones a warning (`repeat: "warn"`, a failed re-attachment) or nothing (a collection that
+   * got no answer again).
+   */
+  async #unreachable(
+    host: string,
+    message: string,
+    { repeat }: { repeat: "warn" | "silent" },
+  ): Promise<void> {
     const outage = this.#outages.get(host) ?? { unreachableReported: false };
     this.#outages.set(host, outage);
     this.#markDown(this.#appsOf(host), {
@@ -378,7 +386,13 @@ export class RunSession {
       reason: `agent on ${host} unreachable`,
     });
     if (outage.unreachableReported) {
-      await this.#context.emit({ kind: "warning", host, message: `still unreachable: ${message}` });
+      if (repeat === "warn") {
+        await this.#context.emit({
+          kind: "warning",
+          host,
+          message: `still unreachable: ${message}`,
+        });
+      }
       return;
     }
     outage.unreachableReported = true;
@@ -408,6 +422,7 @@ export class RunSession {
       await this.#unreachable(
         slot.host,
         `re-attaching failed (${slot.failures} in a row; retried): ${messageOf(outcome.error)}`,
+        { repeat: "warn" },
       );
       return;
     }
@@ -539,7 +554,9 @@ export class RunSession {
         });
       } catch (error) {
         if (error instanceof AgentTimeoutError) {
-          await this.#unreachable(slot.host, `the agent does not answer: ${error.message}`);
+          await this.#unreachable(slot.host, `the agent does not answer: ${error.message}`, {
+            repeat: "silent",
+          });
           return;
         }
         await this.#context.emit({
