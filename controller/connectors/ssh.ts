@@ -8,6 +8,7 @@
  */
 import type { SshTarget } from "../playbook/types.ts";
 import { ExecTimeoutError, RemoteCommandError, SshConnectionError } from "./errors.ts";
+import type { Limiter } from "./limit.ts";
 import { completeExec } from "./exec_io.ts";
 import { quoteArgv } from "./shell_quote.ts";
 import { classifySshFailure, sshArgs } from "./ssh_args.ts";
@@ -33,6 +34,11 @@ export interface SshConnectorOptions {
   sshPath?: string;
   /** Seconds the master connection outlives its last session (default 60). */
   controlPersistSec?: number;
+  /**
+   * Shared by the connectors of a run: each connection attempt, command (for its whole run)
+   * and process start (until it runs) takes a slot, so at most `limiter.max` happen at once.
+   */
+  limiter?: Limiter;
 }
 
 // The remote wrapper: report the shell's pid (which `exec` hands to the program), optionally
@@ -78,6 +84,15 @@ export class SshConnector implements Connector {
    * @throws {SshConnectionError} when the host cannot be reached.
    */
   async connect(options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#limited(() => this.#connect(options));
+  }
+
+  /** Runs `action` in a slot of the shared limiter (at once without one). */
+  #limited<T>(action: () => Promise<T>): Promise<T> {
+    return this.#options.limiter === undefined ? action() : this.#options.limiter.run(action);
+  }
+
+  async #connect(options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#withRetries(async () => {
       const out = await this.#ssh(["exit 0"], options.signal);
       return { code: out.code, stderr: out.stderr, started: out.code !== 255, value: undefined };
@@ -123,7 +138,8 @@ export class SshConnector implements Connector {
 
   /** Opens the master connection once; concurrent callers share it (reset after a failure). */
   async #ensureMaster(): Promise<void> {
-    this.#master ??= this.connect().catch((error) => {
+    // The caller holds a slot already.
+    this.#master ??= this.#connect().catch((error) => {
       this.#master = undefined;
       throw error;
     });
@@ -131,7 +147,11 @@ export class SshConnector implements Connector {
   }
 
   /** Starts argv on the host; resolves once it runs there (its pid is known). */
-  async spawn(argv: readonly string[], options: SpawnOptions = {}): Promise<RemoteProcess> {
+  spawn(argv: readonly string[], options: SpawnOptions = {}): Promise<RemoteProcess> {
+    return this.#limited(() => this.#spawnStarted(argv, options));
+  }
+
+  async #spawnStarted(argv: readonly string[], options: SpawnOptions): Promise<RemoteProcess> {
     await this.#ensureMaster();
     return await this.#withRetries(async () => {
       const started = await this.#start(argv, options);
@@ -221,13 +241,15 @@ export class SshConnector implements Connector {
    * Runs argv on the host to completion. Connection failures before the command starts are
    * retried with backoff (stdin is only fed once the command runs, so streams are safe too).
    */
-  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     const spawnOptions = {
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     };
-    const proc = await this.spawn(argv, spawnOptions);
-    return await completeExec(proc, { ...options, host: this.host, argv });
+    return this.#limited(async () => {
+      const proc = await this.#spawnStarted(argv, spawnOptions);
+      return await completeExec(proc, { ...options, host: this.host, argv });
+    });
   }
 
   /** Copies a local file to the host atomically (a temporary file renamed into place). */

@@ -9,6 +9,7 @@ import type { HostFacts } from "../../agent/protocol.ts";
 import { hostFactsSchema } from "../../agent/reply_schema.ts";
 import { parseJsonReply, parseReply } from "../../common/reply.ts";
 import { closeAll, connectorFor, onHosts } from "../connectors/connect.ts";
+import { Limiter } from "../connectors/limit.ts";
 import type { Connector } from "../connectors/types.ts";
 import type { Host, Playbook } from "../playbook/types.ts";
 import { rdmaReachProblems, remoteSwapFindings } from "./check_remote_memory.ts";
@@ -120,7 +121,8 @@ async function probe(
 /** Checks every host of a playbook in parallel. */
 export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
   const hosts = Object.values(playbook.hosts);
-  const connectors = hosts.map((h) => connectorFor(h));
+  const limiter = new Limiter(playbook.ssh.maxParallel);
+  const connectors = hosts.map((h) => connectorFor(h, { limiter }));
   // Bundle while the connections open; each probe awaits (and reports) the same promise.
   if (hosts.some((h) => h.ssh !== null)) prepareArtifacts().catch(() => undefined);
   try {

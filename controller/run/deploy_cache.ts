@@ -10,6 +10,13 @@
  * root and, when others may write to it, carry the sticky bit. Otherwise the script refuses,
  * naming the path.
  *
+ * The verified stamp: once a file's content matched its hash, `<file>.verified` records the hash
+ * with the file's inode, size, modification and change times (`stat -c '%i %s %y %z'`, to the
+ * nanosecond). A later deploy that finds the same stamp takes the file as verified without
+ * reading it again (the 95 MB runtime on every host, every run); any change to the file (a
+ * write, a replacement, a chmod, `touch`) changes its change time, which no user can set back,
+ * so a changed file is always hashed again. Both files live in the user's private cache.
+ *
  * Arguments: `$1` mode (`probe` before copying, `finish` after: informational), `$2` runtime
  * sha256, `$3` bundle sha256, `$4`/`$5` whether to hash the runtime/bundle (1) or take them as
  * verified (0), `$6`/`$7` how many runtime/bundle entries to keep. Output: tab-separated lines
@@ -73,17 +80,27 @@ digest() {
   if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r -- "$1"
   else sha256sum -- "$1"; fi | { read -r sum rest; printf '%s' "$sum"; }
 }
+stamp() { stat -c '%i %s %y %z' -- "$1"; }
 verify() {
   if [ "$3" = 0 ]; then printf 'ok'; return; fi
-  if [ -L "$1" ] || [ ! -f "$1" ]; then rm -f -- "$1"; printf 'missing'; return; fi
+  if [ -L "$1" ] || [ ! -f "$1" ]; then rm -f -- "$1" "$1.verified"; printf 'missing'; return; fi
+  seen=$(stamp "$1")
+  if [ -f "$1.verified" ] && [ "$(cat -- "$1.verified")" = "$2 $seen" ]; then
+    printf 'ok'; return
+  fi
   sum=$(digest "$1")
-  if [ "$sum" = "$2" ]; then printf 'ok'; else rm -f -- "$1"; printf 'bad\t%s' "$sum"; fi
+  if [ "$sum" = "$2" ]; then
+    printf '%s %s\n' "$2" "$seen" > "$1.verified"; printf 'ok'
+  else
+    rm -f -- "$1" "$1.verified"; printf 'bad\t%s' "$sum"
+  fi
 }
 runtime=$(verify "$runtime_dir/deno" "$2" "$4")
 bundle=$(verify "$bundle_dir/spirit.js" "$3" "$5")
 printf 'root\t%s\nruntime\t%s\nbundle\t%s\n' "$root" "$runtime" "$bundle"
 if [ "$runtime" != ok ] || [ "$bundle" != ok ]; then exit 0; fi
-chmod u+x -- "$runtime_dir/deno"
+# chmod changes the ctime (and so the stamp) even when the mode stays: only when needed.
+[ -x "$runtime_dir/deno" ] || chmod u+x -- "$runtime_dir/deno"
 touch -c -- "$runtime_dir" "$bundle_dir"
 prune() {
   ls -1t -- "$1" | grep -E '^[0-9a-f]{64}$' | tail -n +$(( $2 + 1 )) | while read -r entry; do

@@ -58,7 +58,10 @@ export async function runPlaybook(
   playbook: Playbook,
   options: RunOptions = {},
 ): Promise<RunResult> {
-  const edges: RunEdges = { ...realEdges(), ...options.edges };
+  const edges: RunEdges = {
+    ...realEdges({ sshMaxParallel: playbook.ssh.maxParallel }),
+    ...options.edges,
+  };
   const { clock } = edges;
   const plan = planRun(playbook, newRunId(playbook.name, clock.wallTime()));
   if (options.dryRun) {
@@ -85,6 +88,7 @@ export async function runPlaybook(
     emit,
     allocationOf: (app) => state.isReleased(app) ? null : state.inForce(app),
     responseTimeoutMs: responseTimeoutMs(playbook.epochMs),
+    maxParallel: playbook.ssh.maxParallel,
   });
   let result = { epochs: 0, interrupted: false };
   try {

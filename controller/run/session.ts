@@ -9,6 +9,7 @@
 import type { AgentEvent, AppExit, AppSample } from "../../agent/protocol.ts";
 import type { ResourceBytes } from "../auction/units.ts";
 import { closeAll } from "../connectors/connect.ts";
+import { mapLimited } from "../connectors/limit.ts";
 import type { Connector } from "../connectors/types.ts";
 import type { Playbook } from "../playbook/types.ts";
 import { AgentTimeoutError } from "./agent_client.ts";
@@ -99,6 +100,8 @@ export interface SessionContext {
    * re-attachment, before the loop goes on without it (default DEFAULT_RESPONSE_TIMEOUT_MS).
    */
   responseTimeoutMs?: number;
+  /** Agents collected from at once (the playbook's `ssh.maxParallel`; default all). */
+  maxParallel?: number;
 }
 
 const messageOf = (error: unknown) => error instanceof Error ? error.message : String(error);
@@ -542,7 +545,9 @@ export class RunSession {
   /** Samples of every app since the last collection, from all agents in parallel. */
   async collect(): Promise<Map<string, AppSample[]>> {
     const byApp = new Map<string, AppSample[]>();
-    await Promise.all([...this.#agents.values()].map(async (slot) => {
+    const slots = [...this.#agents.values()];
+    const most = this.#context.maxParallel ?? Math.max(1, slots.length);
+    const outcomes = await mapLimited(slots, most, async (slot) => {
       if (slot.client === null) return;
       // An agent that did not answer last time gets a short wait: an answer after the link
       // came back takes a round trip, and the loop does not wait on a host that is gone.
@@ -573,7 +578,8 @@ export class RunSession {
         byApp.set(sample.appId, list);
       }
       await this.#answered(slot.host);
-    }));
+    });
+    for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
     return byApp;
   }
 
