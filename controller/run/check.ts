@@ -31,12 +31,6 @@ export interface CheckReport {
   warnings: CheckProblem[];
 }
 
-const ARCH_NAMES: Record<string, string> = {
-  x86_64: "x86_64",
-  aarch64: "aarch64",
-  arm64: "aarch64",
-};
-
 /** The problems of one host given its facts (pure). */
 export function hostProblems(
   playbook: Playbook,
@@ -80,11 +74,7 @@ async function probe(
   playbook: Playbook,
   host: Host,
 ): Promise<{ facts: HostFacts; problems: string[]; warnings: string[] }> {
-  const arch = (await connector.exec(["uname", "-m"], { timeoutMs: 20_000 })).stdout.trim();
-  const local = ARCH_NAMES[Deno.build.arch] ?? Deno.build.arch;
-  if (host.ssh !== null && (ARCH_NAMES[arch] ?? arch) !== local) {
-    throw new Error(`missing runtime: the host is ${arch}, this controller ships a ${local} Deno`);
-  }
+  // Deploying checks the host's architecture first (in the same round trip as the cache).
   const runtime = host.ssh === null ? localRuntime() : await deployRuntime(connector);
   const port = host.role === "memory" ? host.memserver.port : 0;
   // The user id and (memory nodes) whether the port is taken, in one round trip beside facts.
@@ -139,8 +129,8 @@ export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
           : String(outcome.error);
         report.problems.push({
           host: outcome.host,
-          problem: message.startsWith("missing runtime")
-            ? message
+          problem: /missing runtime/.test(message)
+            ? message.slice(message.indexOf("missing runtime"))
             : `unreachable or failing: ${message}`,
         });
         continue;

@@ -19,7 +19,7 @@ import {
   KEEP_BUNDLES,
   KEEP_RUNTIMES,
 } from "./deploy_cache.ts";
-import { encodeHex } from "./hex.ts";
+import { cachedBundle, controllerCacheDir, stampedRuntime } from "./local_artifacts.ts";
 import { deployedRuntime, LOCAL_HOST_CLI, type SpiritRuntime } from "./runtime.ts";
 
 /** What one deploy did on a host. */
@@ -49,43 +49,38 @@ export { type Artifact, type Artifacts, KEEP_BUNDLES, KEEP_RUNTIMES };
 
 let artifacts: Promise<Artifacts> | undefined;
 
-async function describeFile(path: string): Promise<Artifact> {
-  const data = await Deno.readFile(path);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
-  return { path, sha256: encodeHex(digest), bytes: data.length };
+/** The checkout this controller runs from (the bundle's sources). */
+const CHECKOUT_ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Runs `deno bundle` of the host CLI into `output`. */
+async function bundleHostCli(output: string): Promise<void> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--platform", "deno", "-o", output, LOCAL_HOST_CLI],
+    cwd: CHECKOUT_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!result.success) {
+    throw new Error(
+      `deno bundle of ${LOCAL_HOST_CLI} failed: ${
+        new TextDecoder().decode(result.stderr).slice(-2000)
+      }`,
+    );
+  }
 }
 
-/** Bundles the host CLI (once per controller process) and hashes it and the Deno binary. */
+/**
+ * The Deno binary and the bundle of the host CLI with their hashes (once per controller
+ * process; both cached on this machine across processes, see local_artifacts.ts).
+ */
 export function prepareArtifacts(): Promise<Artifacts> {
   artifacts ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "spirit-bundle-" });
-    // The bundle is needed until the last deploy of this process; remove it when it exits.
-    globalThis.addEventListener("unload", () => {
-      try {
-        Deno.removeSync(dir, { recursive: true });
-      } catch (error) {
-        // Someone removed it already; anything else is worth seeing.
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-      }
-    });
-    const bundle = `${dir}/spirit.js`;
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--platform", "deno", "-o", bundle, LOCAL_HOST_CLI],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!output.success) {
-      throw new Error(
-        `deno bundle of ${LOCAL_HOST_CLI} failed: ${
-          new TextDecoder().decode(output.stderr).slice(-2000)
-        }`,
-      );
-    }
-    const [runtime, bundled] = await Promise.all([
-      describeFile(Deno.execPath()),
-      describeFile(bundle),
+    const cacheDir = await controllerCacheDir();
+    const [runtime, bundle] = await Promise.all([
+      stampedRuntime(Deno.execPath(), { cacheDir }),
+      cachedBundle(LOCAL_HOST_CLI, { root: CHECKOUT_ROOT, cacheDir, bundle: bundleHostCli }),
     ]);
-    return { runtime, bundle: bundled };
+    return { runtime, bundle };
   })();
   return artifacts;
 }
@@ -94,6 +89,11 @@ export function prepareArtifacts(): Promise<Artifacts> {
 export async function shippedFor(playbook: Playbook): Promise<Artifacts | null> {
   const remote = Object.values(playbook.hosts).some((host) => host.ssh !== null);
   return remote ? await prepareArtifacts() : null;
+}
+
+/** The `uname -m` names of the machines this controller's Deno runs on. */
+export function machineNames(): string[] {
+  return Deno.build.arch === "aarch64" ? ["aarch64", "arm64"] : [Deno.build.arch];
 }
 
 /** Parsed output of the cache script. */
@@ -121,6 +121,7 @@ async function runCacheScript(
     options.hash.bundle ? "1" : "0",
     String(KEEP_RUNTIMES),
     String(KEEP_BUNDLES),
+    machineNames().join(" "),
   ]);
   const state: CacheState = { root: "", runtime: "", bundle: "", pruned: [] };
   for (const line of result.stdout.split("\n")) {
@@ -129,6 +130,12 @@ async function runCacheScript(
     const key = line.slice(0, tab);
     const value = line.slice(tab + 1);
     if (key === "refuse") throw new DeployError(connector.host, `refused: ${value}`);
+    if (key === "arch") {
+      throw new DeployError(
+        connector.host,
+        `missing runtime: the host is ${value}, this controller ships a ${Deno.build.arch} Deno`,
+      );
+    }
     if (key === "root") state.root = value;
     else if (key === "runtime") state.runtime = value;
     else if (key === "bundle") state.bundle = value;

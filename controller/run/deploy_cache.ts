@@ -19,8 +19,10 @@
  *
  * Arguments: `$1` mode (`probe` before copying, `finish` after: informational), `$2` runtime
  * sha256, `$3` bundle sha256, `$4`/`$5` whether to hash the runtime/bundle (1) or take them as
- * verified (0), `$6`/`$7` how many runtime/bundle entries to keep. Output: tab-separated lines
- * `refuse <message>` (then nothing else), or `root <dir>`, `runtime ok|missing|bad <sha256>`,
+ * verified (0), `$6`/`$7` how many runtime/bundle entries to keep, `$8` the machine names
+ * (`uname -m`) the runtime runs on, space-separated. Output: tab-separated lines `arch <name>`
+ * (the host is another architecture: nothing else is done), `refuse <message>` (then nothing
+ * else), or `root <dir>`, `runtime ok|missing|bad <sha256>`,
  * `bundle ...` and, once both are verified, `pruned <dir>` for each old entry removed (the
  * entries in use are touched first, so they are the most recent; entries of the first layout,
  * `<root>/<16 hex digits>/`, once unchanged for two days). A file whose content does not
@@ -52,6 +54,11 @@ export const DEPLOY_CACHE_SCRIPT = String.raw`
 umask 077
 uid=$(id -u)
 refuse() { printf 'refuse\t%s\n' "$1"; exit 0; }
+arch=$(uname -m)
+case " $8 " in
+  *" $arch "*) ;;
+  *) printf 'arch\t%s\n' "$arch"; exit 0 ;;
+esac
 case $XDG_CACHE_HOME in
   /*) base=$XDG_CACHE_HOME; root=$base/spirit ;;
   *) case $HOME in

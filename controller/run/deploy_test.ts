@@ -256,3 +256,18 @@ Deno.test("deploy hashes a changed file again, even with its size and mtime put 
     assert.equal(await Deno.readTextFile(cached), "bundle v1");
   });
 });
+
+Deno.test("deploy refuses a host of another architecture before copying anything", async () => {
+  await withDirs(async (local, home) => {
+    // A `uname` that says the host is a machine this controller's Deno does not run on.
+    await Deno.writeTextFile(`${local}/uname`, "#!/bin/sh\necho riscv64\n", { mode: 0o755 });
+    const host = new TestHost([`HOME=${home}`, `PATH=${local}:${Deno.env.get("PATH")}`]);
+    await assert.rejects(
+      deploy(host, { artifacts: await shipped(local) }),
+      (error: unknown) =>
+        error instanceof DeployError &&
+        error.message.includes(`missing runtime: the host is riscv64, this controller ships`),
+    );
+    assert.deepEqual(host.puts, []);
+  });
+});
