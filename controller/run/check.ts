@@ -13,7 +13,7 @@ import { Limiter } from "../connectors/limit.ts";
 import type { Connector } from "../connectors/types.ts";
 import type { Host, Playbook } from "../playbook/types.ts";
 import { rdmaReachProblems, remoteSwapFindings } from "./check_remote_memory.ts";
-import { deployRuntime, prepareArtifacts } from "./deploy.ts";
+import { deploy, prepareArtifacts, prepareFactsScript } from "./deploy.ts";
 import { localRuntime } from "./runtime.ts";
 
 /** One problem found on one host. */
@@ -69,35 +69,53 @@ export function hostProblems(
   return problems;
 }
 
+/** Marks the end of the user id and listening lines before the facts in a probe's output. */
+const FACTS_MARK = "--spirit-facts--";
+
+/**
+ * One host's facts, user id and (memory nodes) whether the server's port is taken, in one SSH
+ * session: a shell prints the id and the port's listeners, then becomes the facts program
+ * (over SSH the small facts bundle fed to the deployed Deno on stdin; here `agent facts`).
+ */
 async function probe(
   connector: Connector,
   playbook: Playbook,
   host: Host,
 ): Promise<{ facts: HostFacts; problems: string[]; warnings: string[] }> {
-  // Deploying checks the host's architecture first (in the same round trip as the cache).
-  const runtime = host.ssh === null ? localRuntime() : await deployRuntime(connector);
   const port = host.role === "memory" ? host.memserver.port : 0;
-  // The user id and (memory nodes) whether the port is taken, in one round trip beside facts.
-  const [result, ids] = await Promise.all([
-    connector.exec(runtime.command(["agent", "facts"]), { timeoutMs: 60_000, check: false }),
-    connector.exec([
-      "sh",
-      "-c",
-      'id -u; if [ "$1" != 0 ]; then ss -Htln "sport = :$1" 2>/dev/null; fi; true',
-      "sh",
-      String(port),
-    ]),
-  ]);
-  if (result.code !== 0) {
+  const preamble = [
+    "sh",
+    "-c",
+    'id -u; if [ "$1" != 0 ]; then ss -Htln "sport = :$1" 2>/dev/null; fi; ' +
+    `echo ${FACTS_MARK}; shift; exec "$@"`,
+    "sh",
+    String(port),
+  ];
+  let result;
+  if (host.ssh === null) {
+    const argv = [...preamble, ...localRuntime().command(["agent", "facts"])];
+    result = await connector.exec(argv, { timeoutMs: 60_000, check: false });
+  } else {
+    // Deploying checks the host's architecture first (in the same round trip as the cache).
+    const [deployed, script] = await Promise.all([deploy(connector), prepareFactsScript()]);
+    result = await connector.exec([...preamble, deployed.paths.deno, "run", "-A", "-"], {
+      stdin: script,
+      timeoutMs: 60_000,
+      check: false,
+    });
+  }
+  const mark = result.stdout.indexOf(`${FACTS_MARK}\n`);
+  if (result.code !== 0 || mark < 0) {
     throw new Error(
       `missing runtime: spirit does not start there (exit ${result.code}): ${
         result.stderr.trim().split("\n").slice(-3).join(" | ")
       }`,
     );
   }
+  const [uidLine = "", ...listening] = result.stdout.slice(0, mark).split("\n");
   const what = `facts from ${connector.host}`;
-  const facts = parseReply(hostFactsSchema, parseJsonReply(result.stdout, what), what);
-  const [uidLine = "", ...listening] = ids.stdout.split("\n");
+  const json = result.stdout.slice(mark + FACTS_MARK.length + 1);
+  const facts = parseReply(hostFactsSchema, parseJsonReply(json, what), what);
   const uid = Number(uidLine.trim());
   const portInUse = listening.join("").trim() !== "";
   const remote = remoteSwapFindings(playbook, host, facts);
@@ -114,7 +132,10 @@ export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
   const limiter = new Limiter(playbook.ssh.maxParallel);
   const connectors = hosts.map((h) => connectorFor(h, { limiter }));
   // Bundle while the connections open; each probe awaits (and reports) the same promise.
-  if (hosts.some((h) => h.ssh !== null)) prepareArtifacts().catch(() => undefined);
+  if (hosts.some((h) => h.ssh !== null)) {
+    prepareArtifacts().catch(() => undefined);
+    prepareFactsScript().catch(() => undefined);
+  }
   try {
     const outcomes = await onHosts(connectors, (c) => {
       const host = playbook.hosts[c.host];

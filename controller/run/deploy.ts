@@ -20,13 +20,20 @@ import {
   KEEP_RUNTIMES,
 } from "./deploy_cache.ts";
 import { cachedBundle, controllerCacheDir, stampedRuntime } from "./local_artifacts.ts";
-import { deployedRuntime, LOCAL_HOST_CLI, type SpiritRuntime } from "./runtime.ts";
+import {
+  deployedRuntime,
+  LOCAL_FACTS_SCRIPT,
+  LOCAL_HOST_CLI,
+  type SpiritRuntime,
+} from "./runtime.ts";
 
 /** What one deploy did on a host. */
 export interface DeployOutcome {
   runtime: SpiritRuntime;
   /** The host's cache directory. */
   cacheDir: string;
+  /** Where the runtime and the bundle are on the host. */
+  paths: { deno: string; bundle: string };
   /** Files copied this time (missing, or replaced because their content was wrong). */
   copied: Array<"runtime" | "bundle">;
   /** Cached files whose content did not match their hash (deleted and copied again). */
@@ -52,17 +59,17 @@ let artifacts: Promise<Artifacts> | undefined;
 /** The checkout this controller runs from (the bundle's sources). */
 const CHECKOUT_ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
-/** Runs `deno bundle` of the host CLI into `output`. */
-async function bundleHostCli(output: string): Promise<void> {
+/** Runs `deno bundle` of `entry` (a module of this checkout) into `output`. */
+async function bundleEntry(entry: string, output: string): Promise<void> {
   const result = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--platform", "deno", "-o", output, LOCAL_HOST_CLI],
+    args: ["bundle", "--platform", "deno", "-o", output, entry],
     cwd: CHECKOUT_ROOT,
     stdout: "piped",
     stderr: "piped",
   }).output();
   if (!result.success) {
     throw new Error(
-      `deno bundle of ${LOCAL_HOST_CLI} failed: ${
+      `deno bundle of ${entry} failed: ${
         new TextDecoder().decode(result.stderr).slice(-2000)
       }`,
     );
@@ -78,11 +85,31 @@ export function prepareArtifacts(): Promise<Artifacts> {
     const cacheDir = await controllerCacheDir();
     const [runtime, bundle] = await Promise.all([
       stampedRuntime(Deno.execPath(), { cacheDir }),
-      cachedBundle(LOCAL_HOST_CLI, { root: CHECKOUT_ROOT, cacheDir, bundle: bundleHostCli }),
+      cachedBundle(LOCAL_HOST_CLI, {
+        root: CHECKOUT_ROOT,
+        cacheDir,
+        bundle: (output) => bundleEntry(LOCAL_HOST_CLI, output),
+      }),
     ]);
     return { runtime, bundle };
   })();
   return artifacts;
+}
+
+let factsScript: Promise<string> | undefined;
+
+/** The facts program (host/facts.ts) bundled, as text for `deno run -A -` (once per process). */
+export function prepareFactsScript(): Promise<string> {
+  factsScript ??= (async () => {
+    const cacheDir = await controllerCacheDir();
+    const bundle = await cachedBundle(LOCAL_FACTS_SCRIPT, {
+      root: CHECKOUT_ROOT,
+      cacheDir,
+      bundle: (output) => bundleEntry(LOCAL_FACTS_SCRIPT, output),
+    });
+    return await Deno.readTextFile(bundle.path);
+  })();
+  return factsScript;
 }
 
 /** What deploy would ship to the playbook's SSH hosts (bundled now), or null when it has none. */
@@ -199,6 +226,7 @@ export async function deploy(
   return {
     runtime: deployedRuntime({ deno: paths.runtime, bundle: paths.bundle }),
     cacheDir: probe.root,
+    paths: { deno: paths.runtime, bundle: paths.bundle },
     copied,
     replaced,
     pruned,

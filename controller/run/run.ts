@@ -89,6 +89,7 @@ export async function runPlaybook(
     allocationOf: (app) => state.isReleased(app) ? null : state.inForce(app),
     responseTimeoutMs: responseTimeoutMs(playbook.epochMs),
     maxParallel: playbook.ssh.maxParallel,
+    ...(options.stopwatch === undefined ? {} : { stopwatch: options.stopwatch }),
   });
   let result = { epochs: 0, interrupted: false };
   try {

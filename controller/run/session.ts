@@ -102,6 +102,8 @@ export interface SessionContext {
   responseTimeoutMs?: number;
   /** Agents collected from at once (the playbook's `ssh.maxParallel`; default all). */
   maxParallel?: number;
+  /** Measures the start-up's steps (default: performance.now). */
+  stopwatch?: () => number;
 }
 
 const messageOf = (error: unknown) => error instanceof Error ? error.message : String(error);
@@ -216,6 +218,8 @@ export class RunSession {
    * @throws {StartError} naming each step that failed (host, what, why).
    */
   async start(): Promise<void> {
+    const stopwatch = this.#context.stopwatch ?? (() => performance.now());
+    const started = stopwatch();
     const hosts = Object.values(this.#playbook.hosts);
     for (const host of hosts) this.#connectors.set(host.name, this.#context.edges.connect(host));
     const secret = newSecret();
@@ -233,6 +237,7 @@ export class RunSession {
         () => prepareHostDir(connector, { hostDir: this.#plan.hostDir, secret }),
       );
     }));
+    const prepared = stopwatch();
     for (const plan of this.#plan.memservers) {
       const slot = new MemserverSlot(plan, {
         connector: this.#connector(plan.host),
@@ -247,6 +252,7 @@ export class RunSession {
         message: `memory server on port ${server.port} (${server.transport})`,
       });
     }
+    const served = stopwatch();
     await StartError.settle(this.#plan.computes.map(async (compute) => {
       const slot = new AgentSlot(compute.host, {
         connector: this.#connector(compute.host),
@@ -276,6 +282,18 @@ export class RunSession {
         });
       }
     }));
+    const startup = {
+      hostsMs: Math.round(prepared - started),
+      memserversMs: Math.round(served - prepared),
+      agentsMs: Math.round(stopwatch() - served),
+    };
+    await this.#context.emit({
+      kind: "info",
+      message: `started in ${startup.hostsMs + startup.memserversMs + startup.agentsMs} ms: ` +
+        `hosts connected, spirit deployed and run directories made in ${startup.hostsMs} ms, ` +
+        `memory servers in ${startup.memserversMs} ms, agents and apps in ${startup.agentsMs} ms`,
+      details: { startup },
+    });
   }
 
   /**
