@@ -69,9 +69,7 @@ async function bundleEntry(entry: string, output: string): Promise<void> {
   }).output();
   if (!result.success) {
     throw new Error(
-      `deno bundle of ${entry} failed: ${
-        new TextDecoder().decode(result.stderr).slice(-2000)
-      }`,
+      `deno bundle of ${entry} failed: ${new TextDecoder().decode(result.stderr).slice(-2000)}`,
     );
   }
 }
