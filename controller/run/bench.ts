@@ -34,6 +34,8 @@ export interface EpochOverhead {
   auction: Spread;
   enforce: Spread;
   total: Spread;
+  /** The controller process's CPU time over the same steps (NaN in records without it). */
+  cpu: Spread;
   /** Measured epochs that pushed at least one changed allocation, and their enforce time. */
   changedEpochs: number;
   enforceWhenChanged: Spread;
@@ -117,11 +119,19 @@ export function benchPlaybookSpec(
   if (memory === undefined || computes.length === 0) {
     throw new RangeError("The benchmark needs a memory host and at least one compute host");
   }
+  const perHost = options.appsPerHost ?? 2;
+  // Every app's 16 MiB dataset lives on the memory server.
+  const capacityMiB = Math.max(512, computes.length * perHost * 16 + 64);
   const hostSpecs: Record<string, unknown> = {
     mem: {
       role: "memory",
       ssh: sshSpec(memory),
-      memserver: { capacity: "512MiB", transport: "tcp", port: 7070, address: memory.address },
+      memserver: {
+        capacity: `${capacityMiB}MiB`,
+        transport: "tcp",
+        port: 7070,
+        address: memory.address,
+      },
     },
   };
   const apps: unknown[] = [];
@@ -135,7 +145,7 @@ export function benchPlaybookSpec(
       bandwidth: "8Mbps",
     };
     const kinds = [["hot", 0.99], ["mild", 0.6]] as const;
-    for (const [app, zipf] of kinds.slice(0, options.appsPerHost ?? 2)) {
+    for (const [app, zipf] of kinds.slice(0, perHost)) {
       apps.push({
         name: `${app}${i + 1}`,
         host: name,
@@ -222,6 +232,7 @@ function overheadOf(
     auction: pick("auctionMs"),
     enforce: pick("enforceMs"),
     total: pick("totalMs"),
+    cpu: spread(timed.map((r) => r.timings?.cpuMs ?? NaN).filter((ms) => !Number.isNaN(ms))),
   };
 }
 
@@ -316,6 +327,7 @@ export function formatControllerBench(bench: ControllerBench): string {
         "enforce",
         "total",
         "enforce (changes)",
+        "controller CPU",
       ],
       bench.overhead.map((o) => [
         String(o.computeHosts),
@@ -327,6 +339,7 @@ export function formatControllerBench(bench: ControllerBench): string {
         cell(o.enforce),
         cell(o.total),
         `${cell(o.enforceWhenChanged)} (${o.changedEpochs} epochs)`,
+        cell(o.cpu),
       ]),
     ),
     "",

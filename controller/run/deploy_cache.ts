@@ -17,13 +17,14 @@
  * write, a replacement, a chmod, `touch`) changes its change time, which no user can set back,
  * so a changed file is always hashed again. Both files live in the user's private cache.
  *
- * Arguments: `$1` mode (`probe` before copying, `finish` after: informational), `$2` runtime
+ * Arguments: `$1` mode (`probe` before copying, `finish` after), `$2` runtime
  * sha256, `$3` bundle sha256, `$4`/`$5` whether to hash the runtime/bundle (1) or take them as
  * verified (0), `$6`/`$7` how many runtime/bundle entries to keep, `$8` the machine names
  * (`uname -m`) the runtime runs on, space-separated. Output: tab-separated lines `arch <name>`
  * (the host is another architecture: nothing else is done), `refuse <message>` (then nothing
  * else), or `root <dir>`, `runtime ok|missing|bad <sha256>`,
- * `bundle ...` and, once both are verified, `pruned <dir>` for each old entry removed (the
+ * `bundle ...` and, once both are verified after a copy (mode `finish`), `pruned <dir>` for
+ * each old entry removed (the
  * entries in use are touched first, so they are the most recent; entries of the first layout,
  * `<root>/<16 hex digits>/`, once unchanged for two days). A file whose content does not
  * match its hash is deleted.
@@ -109,6 +110,8 @@ if [ "$runtime" != ok ] || [ "$bundle" != ok ]; then exit 0; fi
 # chmod changes the ctime (and so the stamp) even when the mode stays: only when needed.
 [ -x "$runtime_dir/deno" ] || chmod u+x -- "$runtime_dir/deno"
 touch -c -- "$runtime_dir" "$bundle_dir"
+# Entries are added only by copies: pruning waits for one (the finish after it).
+if [ "$1" != finish ]; then exit 0; fi
 prune() {
   ls -1t -- "$1" | grep -E '^[0-9a-f]{64}$' | tail -n +$(( $2 + 1 )) | while read -r entry; do
     rm -rf -- "$1/$entry" && printf 'pruned\t%s\n' "$1/$entry"

@@ -4,6 +4,7 @@
  * against real hosts and in the simulator.
  * @module
  */
+import process from "node:process";
 import type { AppSample } from "../../agent/protocol.ts";
 import type { ResourceBytes } from "../auction/units.ts";
 import type { Playbook } from "../playbook/types.ts";
@@ -43,6 +44,8 @@ export interface LoopContext {
   clock: Clock;
   /** Measures the loop's own work for the record's timings (default: performance.now). */
   stopwatch?: () => number;
+  /** The process's CPU time in ms for the record's `cpuMs` (default: process.cpuUsage). */
+  cpuTime?: () => number;
   emit: Emit;
   /** Called with each epoch's record, in order. */
   record(record: EpochRecord): Promise<void>;
@@ -54,6 +57,12 @@ export interface LoopContext {
 export interface LoopResult {
   epochs: number;
   interrupted: boolean;
+}
+
+/** This process's CPU time (user and system), in ms. */
+export function processCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 }
 
 /**
@@ -69,6 +78,7 @@ export function nextBoundaryMs(startedMs: number, epochMs: number, nowMs: number
 export async function runLoop(context: LoopContext): Promise<LoopResult> {
   const { playbook, plan, session, state, decider, clock, signal } = context;
   const stopwatch = context.stopwatch ?? (() => performance.now());
+  const cpuTime = context.cpuTime ?? processCpuMs;
   const started = clock.now();
   let boundary = started + playbook.epochMs;
   for (let epoch = 0;; epoch++) {
@@ -76,6 +86,7 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
     if (signal?.aborted) return { epochs: epoch, interrupted: true };
     const elapsedMs = clock.now() - started;
     const collectStart = stopwatch();
+    const cpuStart = cpuTime();
     await session.heal();
     const samples = await session.collect();
     const collectMs = stopwatch() - collectStart;
@@ -103,6 +114,7 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
       })).map((outcome) => ({ ...outcome, host: compute.host }))
     ))).flat();
     const enforceMs = stopwatch() - enforceStart;
+    const cpuMs = cpuTime() - cpuStart;
     for (const outcome of outcomes) {
       // A failed relaunch is reported by the session.
       if (outcome.error === null || returning.has(outcome.app)) {
@@ -132,6 +144,7 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
         estimateMs: decision.estimateMs,
         auctionMs: decision.auctionMs,
         enforceMs,
+        cpuMs,
       },
     }));
     if (
