@@ -85,6 +85,7 @@ export class SshConnector implements Connector {
    */
   async connect(options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#limited(() => this.#connect(options));
+    this.#master ??= Promise.resolve();
   }
 
   /** Runs `action` in a slot of the shared limiter (at once without one). */
@@ -136,14 +137,33 @@ export class SshConnector implements Connector {
     }
   }
 
-  /** Opens the master connection once; concurrent callers share it (reset after a failure). */
-  async #ensureMaster(): Promise<void> {
-    // The caller holds a slot already.
-    this.#master ??= this.#connect().catch((error) => {
-      this.#master = undefined;
-      throw error;
+  /**
+   * Waits until a master connection is up: the first command of the connector opens it (with
+   * ControlMaster=auto its ssh starts the master and runs as its first session, saving a
+   * connection round and a remote shell per host); commands started meanwhile wait for it.
+   * Returns null when the caller is that first command, else after the master is up (a failed
+   * first connection resets this, so the next command opens it).
+   */
+  async #masterOrFirst(): Promise<{ opened: () => void; failed: (error: unknown) => void } | null> {
+    if (this.#master !== undefined) {
+      await this.#master;
+      return null;
+    }
+    let opened = () => {};
+    let failed: (error: unknown) => void = () => {};
+    const master = new Promise<void>((resolve, reject) => {
+      opened = resolve;
+      failed = reject;
     });
-    await this.#master;
+    master.catch(() => undefined); // the waiters see it; nobody may be waiting
+    this.#master = master;
+    return {
+      opened,
+      failed: (error) => {
+        if (this.#master === master) this.#master = undefined;
+        failed(error);
+      },
+    };
   }
 
   /** Starts argv on the host; resolves once it runs there (its pid is known). */
@@ -152,7 +172,20 @@ export class SshConnector implements Connector {
   }
 
   async #spawnStarted(argv: readonly string[], options: SpawnOptions): Promise<RemoteProcess> {
-    await this.#ensureMaster();
+    const first = await this.#masterOrFirst();
+    try {
+      const process = await this.#startWithRetries(argv, options);
+      first?.opened();
+      return process;
+    } catch (error) {
+      // A command that failed on the host went through a working connection.
+      if (error instanceof RemoteCommandError) first?.opened();
+      else first?.failed(error);
+      throw error;
+    }
+  }
+
+  async #startWithRetries(argv: readonly string[], options: SpawnOptions): Promise<RemoteProcess> {
     return await this.#withRetries(async () => {
       const started = await this.#start(argv, options);
       if (started.pid !== null) {

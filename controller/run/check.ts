@@ -91,18 +91,22 @@ async function probe(
     "sh",
     String(port),
   ];
-  let result;
+  let result: { stdout: string; stderr: string; code: number };
   if (host.ssh === null) {
     const argv = [...preamble, ...localRuntime().command(["agent", "facts"])];
     result = await connector.exec(argv, { timeoutMs: 60_000, check: false });
   } else {
-    // Deploying checks the host's architecture first (in the same round trip as the cache).
-    const [deployed, script] = await Promise.all([deploy(connector), prepareFactsScript()]);
-    result = await connector.exec([...preamble, deployed.paths.deno, "run", "-A", "-"], {
-      stdin: script,
-      timeoutMs: 60_000,
-      check: false,
+    // Deploying checks the host's architecture first; when its cache is current, the facts
+    // follow in the same round trip (`then`), else once the copy is done.
+    const script = await prepareFactsScript();
+    const facts = [...preamble, "sh", "-c", 'exec "$SPIRIT_RUNTIME" run -A -'];
+    const deployed = await deploy(connector, {
+      then: { argv: facts, stdin: script, timeoutMs: 60_000 },
     });
+    result = deployed.then ?? await connector.exec(
+      [...preamble, deployed.paths.deno, "run", "-A", "-"],
+      { stdin: script, timeoutMs: 60_000, check: false },
+    );
   }
   const mark = result.stdout.indexOf(`${FACTS_MARK}\n`);
   if (result.code !== 0 || mark < 0) {

@@ -40,6 +40,8 @@ export interface DeployOutcome {
   replaced: Array<"runtime" | "bundle">;
   /** Cache entries removed by pruning. */
   pruned: string[];
+  /** The output and exit of `then` when the cache was current (it ran), else null. */
+  then: { stdout: string; stderr: string; code: number } | null;
 }
 
 /** A deploy was refused or failed on a host; the message names the host and the problem. */
@@ -127,13 +129,29 @@ interface CacheState {
   runtime: string;
   bundle: string;
   pruned: string[];
+  /** What the command given to the probe printed after `then`, and its exit, if it ran. */
+  then: { stdout: string; stderr: string; code: number } | null;
+}
+
+/** A command to run on the host as soon as the probe finds the cache current. */
+export interface ThenCommand {
+  /** The argv; `$SPIRIT_RUNTIME` and `$SPIRIT_BUNDLE` in its environment are the files' paths. */
+  argv: readonly string[];
+  stdin?: string;
+  /** Longest time for the whole round trip, the command included. */
+  timeoutMs?: number;
 }
 
 async function runCacheScript(
   connector: Connector,
   shipped: Artifacts,
-  options: { mode: "probe" | "finish"; hash: { runtime: boolean; bundle: boolean } },
+  options: {
+    mode: "probe" | "finish";
+    hash: { runtime: boolean; bundle: boolean };
+    then?: ThenCommand;
+  },
 ): Promise<CacheState> {
+  const then = options.then;
   const result = await connector.exec([
     "sh",
     "-c",
@@ -147,9 +165,25 @@ async function runCacheScript(
     String(KEEP_RUNTIMES),
     String(KEEP_BUNDLES),
     machineNames().join(" "),
-  ]);
-  const state: CacheState = { root: "", runtime: "", bundle: "", pruned: [] };
-  for (const line of result.stdout.split("\n")) {
+    ...(then === undefined ? [] : ["then", ...then.argv]),
+  ], {
+    check: then === undefined,
+    ...(then?.stdin === undefined ? {} : { stdin: then.stdin }),
+    ...(then?.timeoutMs === undefined ? {} : { timeoutMs: then.timeoutMs }),
+  });
+  const state: CacheState = { root: "", runtime: "", bundle: "", pruned: [], then: null };
+  const mark = then === undefined ? -1 : result.stdout.indexOf("\nthen\n");
+  const own = mark < 0 ? result.stdout : result.stdout.slice(0, mark);
+  if (mark >= 0) {
+    const stdout = result.stdout.slice(mark + "\nthen\n".length);
+    state.then = { stdout, stderr: result.stderr, code: result.code };
+  } else if (result.code !== 0) {
+    throw new DeployError(
+      connector.host,
+      `the cache script failed (exit ${result.code}): ${result.stderr.slice(-500)}`,
+    );
+  }
+  for (const line of own.split("\n")) {
     const tab = line.indexOf("\t");
     if (tab < 0) continue;
     const key = line.slice(0, tab);
@@ -185,12 +219,13 @@ async function runCacheScript(
  */
 export async function deploy(
   connector: Connector,
-  options: { artifacts?: Artifacts } = {},
+  options: { artifacts?: Artifacts; then?: ThenCommand } = {},
 ): Promise<DeployOutcome> {
   const shipped = options.artifacts ?? await prepareArtifacts();
   const probe = await runCacheScript(connector, shipped, {
     mode: "probe",
     hash: { runtime: true, bundle: true },
+    ...(options.then === undefined ? {} : { then: options.then }),
   });
   const paths = {
     runtime: `${probe.root}/runtime/${shipped.runtime.sha256}/deno`,
@@ -228,6 +263,7 @@ export async function deploy(
     copied,
     replaced,
     pruned,
+    then: probe.then,
   };
 }
 

@@ -20,7 +20,10 @@
  * Arguments: `$1` mode (`probe` before copying, `finish` after), `$2` runtime
  * sha256, `$3` bundle sha256, `$4`/`$5` whether to hash the runtime/bundle (1) or take them as
  * verified (0), `$6`/`$7` how many runtime/bundle entries to keep, `$8` the machine names
- * (`uname -m`) the runtime runs on, space-separated. Output: tab-separated lines `arch <name>`
+ * (`uname -m`) the runtime runs on, space-separated; optionally `$9` = `then` and a command
+ * after it, which a probe that finds both files verified runs at once (`exec`, with
+ * `SPIRIT_RUNTIME` and `SPIRIT_BUNDLE` set to their paths) after printing a line `then`: its
+ * output follows that line. Output: tab-separated lines `arch <name>`
  * (the host is another architecture: nothing else is done), `refuse <message>` (then nothing
  * else), or `root <dir>`, `runtime ok|missing|bad <sha256>`,
  * `bundle ...` and, once both are verified after a copy (mode `finish`), `pruned <dir>` for
@@ -110,6 +113,12 @@ if [ "$runtime" != ok ] || [ "$bundle" != ok ]; then exit 0; fi
 # chmod changes the ctime (and so the stamp) even when the mode stays: only when needed.
 [ -x "$runtime_dir/deno" ] || chmod u+x -- "$runtime_dir/deno"
 touch -c -- "$runtime_dir" "$bundle_dir"
+# A command to run once the cache is current, in the same round trip (its output follows).
+if [ "$1" = probe ] && [ "$9" = then ]; then
+  shift 9
+  printf 'then\n'
+  SPIRIT_RUNTIME=$runtime_dir/deno SPIRIT_BUNDLE=$bundle_dir/spirit.js exec "$@"
+fi
 # Entries are added only by copies: pruning waits for one (the finish after it).
 if [ "$1" != finish ]; then exit 0; fi
 prune() {

@@ -271,3 +271,24 @@ Deno.test("deploy refuses a host of another architecture before copying anything
     assert.deepEqual(host.puts, []);
   });
 });
+
+Deno.test("deploy runs a command in the probe's round trip when the cache is current", async () => {
+  await withDirs(async (local, home) => {
+    const host = new TestHost([`HOME=${home}`]);
+    const files = await shipped(local);
+    const then = {
+      argv: ["sh", "-c", 'echo "runtime=$SPIRIT_RUNTIME"; cat; exit 3'],
+      stdin: "from stdin\n",
+    };
+    // Nothing cached yet: the files are copied and the command does not run.
+    const first = await deploy(host, { artifacts: files, then });
+    assert.equal(first.then, null);
+    const second = await deploy(host, { artifacts: files, then });
+    assert.deepEqual(second.copied, []);
+    assert.deepEqual(second.then, {
+      stdout: `runtime=${second.paths.deno}\nfrom stdin\n`,
+      stderr: "",
+      code: 3,
+    });
+  });
+});
