@@ -4,7 +4,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { applyUsageExitCode, hostCommands } from "../host/cli.ts";
+import { applyUsageExitCode, hostCommands } from "../host/program.ts";
 import { allocateCommand } from "./allocate/allocate_command.ts";
 import { benchCommand } from "./bench_command.ts";
 import { compareCommand } from "./compare/command.ts";
@@ -13,7 +13,7 @@ import { reportCommand } from "./results/command.ts";
 import { checkCommand, downCommand, runCommand } from "./run/command.ts";
 import { simulateCommand } from "./simulate/command.ts";
 
-export { EXIT_USAGE } from "../host/cli.ts";
+export { EXIT_USAGE } from "../host/program.ts";
 /** The Deno version this project is pinned to. */
 export const PINNED_DENO_VERSION = "2.9.6";
 

@@ -1,61 +1,25 @@
 /**
  * The commands every host runs, and the entry point of the bundle `spirit run` deploys to hosts
- * reached over SSH: `agent` (session, daemon, facts), `memserver`, `workload` and `exec`. It
- * imports no controller code, so the bundle carries neither the market, the report nor vega.
- * The full CLI (controller/cli.ts) registers the same commands.
+ * reached over SSH: `agent` (session, daemon, facts), `memserver`, `workload`, `exec`,
+ * `loadgen` and `remote-swap` (host/program.ts). It imports no controller code, so the bundle carries neither the
+ * market, the report nor vega. Modules load on demand: `agent facts`, which `spirit check` runs
+ * on every host, loads only the facts code, so checking a host costs little more than starting
+ * Deno (the bundle evaluates a module imported with `import()` only when it is imported).
  * @module
  */
-import { Command, type CommanderError } from "@commander-js/extra-typings";
-import { agentCommand } from "../agent/command.ts";
-import { execCommand } from "../agent/exec_command.ts";
-import { AGENT_VERSION } from "../agent/facts.ts";
-import { remoteSwapCommand } from "../remote_swap/command.ts";
+
 import { installSwapWorker, inWorkerScope } from "../remote_swap/io_worker.ts";
-import { loadgenCommand } from "../loadgen/command.ts";
-import { memserverCommand } from "../memserver/command.ts";
-import { workloadCommand } from "../workloads/command.ts";
-
-/** Exit status for usage errors (unknown command or flag, invalid input files). */
-export const EXIT_USAGE = 2;
-
-/** The commands a compute or memory host runs (what the controller starts there). */
-export function hostCommands(): Command[] {
-  return [
-    memserverCommand(),
-    workloadCommand(),
-    agentCommand(),
-    execCommand(),
-    loadgenCommand(),
-    remoteSwapCommand(),
-  ] as Command[];
-}
-
-/** The host-side command line: {@linkcode hostCommands} under one `spirit` program. */
-export function buildHostProgram(): Command {
-  const program = new Command("spirit")
-    .description("spirit on a host: agent, memory server, workloads, exec, loadgen, remote swap")
-    .version(AGENT_VERSION)
-    .showHelpAfterError("(run with --help for usage)");
-  for (const command of hostCommands()) program.addCommand(command);
-  applyUsageExitCode(program);
-  return program;
-}
-
-/** Makes commander exit with status 2 on usage errors, everywhere in the command tree. */
-export function applyUsageExitCode(command: Command<unknown[], Record<string, unknown>>): void {
-  command.exitOverride((error: CommanderError) => {
-    const benign = error.code === "commander.helpDisplayed" || error.code === "commander.version" ||
-      error.code === "commander.help";
-    Deno.exit(benign ? 0 : EXIT_USAGE);
-  });
-  for (const sub of command.commands) {
-    applyUsageExitCode(sub as Command<unknown[], Record<string, unknown>>);
-  }
-}
 
 if (import.meta.main && inWorkerScope()) {
-  // The deployed bundle starts itself as the swap daemon's I/O workers (remote_swap/workers.ts).
+  // The deployed bundle starts itself as the swap daemon's I/O workers (remote_swap/workers.ts);
+  // a worker must take its first message, so its handler is installed without waiting.
   installSwapWorker();
 } else if (import.meta.main) {
-  await buildHostProgram().parseAsync(Deno.args, { from: "user" });
+  if (Deno.args.length === 2 && Deno.args[0] === "agent" && Deno.args[1] === "facts") {
+    const { gatherFacts } = await import("../agent/facts.ts");
+    console.log(JSON.stringify(await gatherFacts()));
+  } else {
+    const { buildHostProgram } = await import("./program.ts");
+    await buildHostProgram().parseAsync(Deno.args, { from: "user" });
+  }
 }

@@ -13,6 +13,8 @@ import type { RunInfo } from "../controller/run/run_info.ts";
 import { checkPlaybook } from "../controller/run/check.ts";
 import { runPlaybook } from "../controller/run/run.ts";
 import { createNetnsHosts, type NetnsHost } from "./fixtures/netns_hosts.ts";
+import { leftoversOf } from "./fixtures/leftovers.ts";
+import { RunWatch } from "./fixtures/run_watch.ts";
 import { commandOnPath, ROOT, systemTest } from "./prereq.ts";
 
 const PREREQS = [
@@ -44,7 +46,7 @@ function sshOf(host: NetnsHost) {
 function multihostPlaybook(
   hosts: readonly NetnsHost[],
   output: string,
-  options: { memserverPort?: number } = {},
+  options: { memserverPort?: number; name?: string; timing?: Record<string, string> } = {},
 ): Playbook {
   const [mem, cn1, cn2] = hosts;
   assert.ok(mem !== undefined && cn1 !== undefined && cn2 !== undefined);
@@ -56,7 +58,7 @@ function multihostPlaybook(
     bandwidth: `${COMPUTE_BANDWIDTH_MBPS}Mbps`,
   });
   return validatePlaybook({
-    name: "multihost",
+    name: options.name ?? "multihost",
     hosts: {
       mem: {
         role: "memory",
@@ -81,6 +83,7 @@ function multihostPlaybook(
     epoch: "2s",
     warmup: "4s",
     duration: "16s",
+    ...options.timing,
     output,
   });
 }
@@ -217,5 +220,74 @@ systemTest(
     );
     assert.deepEqual(Object.keys(report.facts).sort(), ["cn1", "cn2", "mem"]);
     assert.deepEqual(report.problems, [{ host: "mem", problem: "port 22 is already in use" }]);
+  },
+);
+
+systemTest(
+  "a compute host whose link is down for 20 s is an outage: the others go on, it comes back",
+  PREREQS,
+  async () => {
+    await using net = await createNetnsHosts(3);
+    const output = await Deno.makeTempDir({ prefix: "spirit-linkdown-" });
+    const watch = new RunWatch(output);
+    try {
+      const durationMs = 34_000;
+      const playbook = multihostPlaybook(net.hosts, output, {
+        name: "linkdown",
+        timing: { epoch: "1s", warmup: "2s", duration: `${durationMs}ms` },
+      });
+      const running = runPlaybook(playbook, { output: "quiet" }).finally(() => watch.ended = true);
+      const info = await watch.info();
+      await watch.epochs(4);
+      await net.setLink(1, "down");
+      const downAt = Date.now();
+      // Wait on the wall clock here: the link is down for 20 s, whatever spirit does.
+      await watch.event(
+        "the outage",
+        (e) => e.host === "cn1" && e.details?.fault === "host-unreachable",
+      );
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, downAt + 20_000 - Date.now()))
+      );
+      await net.setLink(1, "up");
+      const back = await watch.event("cn1 back", (e) => e.host === "cn1" && e.kind === "restart");
+      const result = await running;
+      assert.equal(result.interrupted, false);
+      const dir = await watch.dir();
+      const events = await watch.events();
+      const faults = events.filter((e) => e.kind === "fault");
+      assert.equal(faults.filter((e) => e.details?.fault === "host-unreachable").length, 1);
+      assert.deepEqual(faults.filter((e) => e.host === "cn2"), [], "nothing wrong with cn2");
+
+      const { records } = await readEpochs(dir);
+      assert.deepEqual(records.map((r) => r.epoch), records.map((_, i) => i));
+      assert.ok((records.at(-1)?.elapsedMs ?? 0) >= durationMs - 1000, "recorded to the end");
+      const during = records.filter((r) => r.apps.some((a) => a.host === "cn1" && a.down));
+      assert.ok(during.length >= 5, `${during.length} epochs with cn1 down`);
+      for (const record of during) {
+        for (const app of record.apps.filter((a) => a.host === "cn1")) {
+          assert.match(app.down ?? "", /agent on cn1 unreachable/, `epoch ${record.epoch}`);
+        }
+        // The other compute node was measured all along.
+        for (const app of record.apps.filter((a) => a.host === "cn2")) {
+          assert.ok((app.opsPerSec ?? 0) > 0, `${app.name} in epoch ${record.epoch}`);
+        }
+      }
+      const after = records.filter((r) => Date.parse(r.time) > Date.parse(back.time));
+      for (const app of ["kv1", "scan1"]) {
+        assert.ok(
+          after.some((r) => (r.apps.find((a) => a.name === app)?.opsPerSec ?? 0) > 0),
+          `${app} measured again after the link came back`,
+        );
+      }
+      assert.deepEqual(await leftoversOf(info), []);
+      for (const host of net.hosts) {
+        assert.deepEqual(await commandsInNetns(host.netns), ["sshd"], `left in ${host.name}`);
+      }
+    } finally {
+      await net.setLink(1, "up").catch(() => undefined);
+      for (const dir of await hostDirsUnder(output)) await removeIfPresent(dir);
+      await removeIfPresent(output);
+    }
   },
 );

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { closeAll, onHosts } from "../controller/connectors/connect.ts";
 import { RemoteCommandError, SshConnectionError } from "../controller/connectors/errors.ts";
+import { Limiter } from "../controller/connectors/limit.ts";
 import { SshConnector } from "../controller/connectors/ssh.ts";
 import { HOSTILE_ARGV } from "./fixtures/hostile_argv.ts";
 import { createNetnsHosts } from "./fixtures/netns_hosts.ts";
@@ -30,6 +31,27 @@ systemTest("ssh connector runs commands on namespaced hosts over real SSH", PRER
           new RegExp(` ${net.hosts[i]?.address.replaceAll(".", "\\.")}/24 `),
         );
       });
+    });
+
+    await t.step("with a shared limiter of 1, works on one host at a time", async () => {
+      const limiter = new Limiter(1);
+      const limited = net.hosts.map((h) => new SshConnector(h.name, h.ssh, { limiter }));
+      try {
+        const outcomes = await onHosts(
+          limited,
+          (c) => c.exec(["sh", "-c", "date +%s%N; sleep 0.3; date +%s%N"]),
+        );
+        const spans = outcomes.map((o) => {
+          assert.ok(o.ok);
+          return o.value.stdout.trim().split("\n").map(BigInt) as [bigint, bigint];
+        }).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+        const [first, second] = spans;
+        assert.ok(first !== undefined && second !== undefined);
+        assert.ok(second[0] >= first[1], "the second command started after the first ended");
+        assert.equal(limiter.active, 0);
+      } finally {
+        await closeAll(limited);
+      }
     });
 
     await t.step("passes hostile argv through the remote shell unchanged", async () => {

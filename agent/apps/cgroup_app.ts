@@ -24,7 +24,7 @@ import type {
 import type { ManagedApp, RawSample } from "./app.ts";
 import { Driver } from "./driver.ts";
 import { type OutputSink, pumpOutput } from "./output.ts";
-import { exitOf, spawnApp } from "./spawn.ts";
+import { assertRunnable, exitOf, spawnApp } from "./spawn.ts";
 import { SwapTraffic } from "./swap_traffic.ts";
 import { terminateCgroup } from "./terminate.ts";
 
@@ -155,6 +155,12 @@ export class CgroupApp implements ManagedApp {
     spec: CgroupCommandLaunchSpec,
     context: CgroupAppContext,
   ): Promise<CgroupApp> {
+    const [program] = spec.argv;
+    if (program === undefined) throw new RangeError(`App ${spec.appId} has an empty argv`);
+    await assertRunnable(program, {
+      ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
+      ...(spec.env?.PATH === undefined ? {} : { path: spec.env.PATH }),
+    });
     const cgroup = await createCgroup(context.layout, context.cgroupName ?? spec.appId);
     let app: CgroupApp;
     try {

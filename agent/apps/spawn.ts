@@ -67,6 +67,43 @@ export function spawnApp(argv: readonly string[], options: SpawnOptions = {}): D
   }).spawn();
 }
 
+/**
+ * Checks that `program` (an argv[0]) can be started: a path (with a `/`, relative to `cwd`)
+ * must be an executable file, a bare name must be one in a directory of `path` (PATH). The
+ * trampoline's `exec` would otherwise fail only after the launch was reported a success, and
+ * the app would seem to crash (status 127) rather than fail to launch.
+ * @throws {Error} naming the program and why it cannot run.
+ */
+export async function assertRunnable(
+  program: string,
+  options: { cwd?: string; path?: string } = {},
+): Promise<void> {
+  const executable = async (file: string): Promise<string | null> => {
+    try {
+      const info = await Deno.stat(file);
+      if (!info.isFile) return "is not a file";
+      return (info.mode ?? 0o777) & 0o111 ? null : "is not executable";
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return "does not exist";
+      if (error instanceof Deno.errors.PermissionDenied) return "cannot be read";
+      throw error;
+    }
+  };
+  if (program.includes("/")) {
+    const file = program.startsWith("/") || options.cwd === undefined
+      ? program
+      : `${options.cwd}/${program}`;
+    const problem = await executable(file);
+    if (problem !== null) throw new Error(`Program ${program} ${problem}`);
+    return;
+  }
+  const dirs = (options.path ?? Deno.env.get("PATH") ?? "").split(":").filter((d) => d !== "");
+  for (const dir of dirs) {
+    if (await executable(`${dir}/${program}`) === null) return;
+  }
+  throw new Error(`Program ${program} is not on PATH (${dirs.join(":")})`);
+}
+
 /** Turns a child's exit status into the protocol's AppExit shape. */
 export function exitOf(
   status: Deno.CommandStatus,

@@ -8,6 +8,7 @@
  */
 import type { SshTarget } from "../playbook/types.ts";
 import { ExecTimeoutError, RemoteCommandError, SshConnectionError } from "./errors.ts";
+import type { Limiter } from "./limit.ts";
 import { completeExec } from "./exec_io.ts";
 import { quoteArgv } from "./shell_quote.ts";
 import { classifySshFailure, sshArgs } from "./ssh_args.ts";
@@ -33,6 +34,11 @@ export interface SshConnectorOptions {
   sshPath?: string;
   /** Seconds the master connection outlives its last session (default 60). */
   controlPersistSec?: number;
+  /**
+   * Shared by the connectors of a run: each connection attempt, command (for its whole run)
+   * and process start (until it runs) takes a slot, so at most `limiter.max` happen at once.
+   */
+  limiter?: Limiter;
 }
 
 // The remote wrapper: report the shell's pid (which `exec` hands to the program), optionally
@@ -78,6 +84,16 @@ export class SshConnector implements Connector {
    * @throws {SshConnectionError} when the host cannot be reached.
    */
   async connect(options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#limited(() => this.#connect(options));
+    this.#master ??= Promise.resolve();
+  }
+
+  /** Runs `action` in a slot of the shared limiter (at once without one). */
+  #limited<T>(action: () => Promise<T>): Promise<T> {
+    return this.#options.limiter === undefined ? action() : this.#options.limiter.run(action);
+  }
+
+  async #connect(options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#withRetries(async () => {
       const out = await this.#ssh(["exit 0"], options.signal);
       return { code: out.code, stderr: out.stderr, started: out.code !== 255, value: undefined };
@@ -121,18 +137,55 @@ export class SshConnector implements Connector {
     }
   }
 
-  /** Opens the master connection once; concurrent callers share it (reset after a failure). */
-  async #ensureMaster(): Promise<void> {
-    this.#master ??= this.connect().catch((error) => {
-      this.#master = undefined;
-      throw error;
+  /**
+   * Waits until a master connection is up: the first command of the connector opens it (with
+   * ControlMaster=auto its ssh starts the master and runs as its first session, saving a
+   * connection round and a remote shell per host); commands started meanwhile wait for it.
+   * Returns null when the caller is that first command, else after the master is up (a failed
+   * first connection resets this, so the next command opens it).
+   */
+  async #masterOrFirst(): Promise<{ opened: () => void; failed: (error: unknown) => void } | null> {
+    if (this.#master !== undefined) {
+      await this.#master;
+      return null;
+    }
+    let opened = () => {};
+    let failed: (error: unknown) => void = () => {};
+    const master = new Promise<void>((resolve, reject) => {
+      opened = resolve;
+      failed = reject;
     });
-    await this.#master;
+    master.catch(() => undefined); // the waiters see it; nobody may be waiting
+    this.#master = master;
+    return {
+      opened,
+      failed: (error) => {
+        if (this.#master === master) this.#master = undefined;
+        failed(error);
+      },
+    };
   }
 
   /** Starts argv on the host; resolves once it runs there (its pid is known). */
-  async spawn(argv: readonly string[], options: SpawnOptions = {}): Promise<RemoteProcess> {
-    await this.#ensureMaster();
+  spawn(argv: readonly string[], options: SpawnOptions = {}): Promise<RemoteProcess> {
+    return this.#limited(() => this.#spawnStarted(argv, options));
+  }
+
+  async #spawnStarted(argv: readonly string[], options: SpawnOptions): Promise<RemoteProcess> {
+    const first = await this.#masterOrFirst();
+    try {
+      const process = await this.#startWithRetries(argv, options);
+      first?.opened();
+      return process;
+    } catch (error) {
+      // A command that failed on the host went through a working connection.
+      if (error instanceof RemoteCommandError) first?.opened();
+      else first?.failed(error);
+      throw error;
+    }
+  }
+
+  async #startWithRetries(argv: readonly string[], options: SpawnOptions): Promise<RemoteProcess> {
     return await this.#withRetries(async () => {
       const started = await this.#start(argv, options);
       if (started.pid !== null) {
@@ -221,13 +274,15 @@ export class SshConnector implements Connector {
    * Runs argv on the host to completion. Connection failures before the command starts are
    * retried with backoff (stdin is only fed once the command runs, so streams are safe too).
    */
-  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     const spawnOptions = {
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     };
-    const proc = await this.spawn(argv, spawnOptions);
-    return await completeExec(proc, { ...options, host: this.host, argv });
+    return this.#limited(async () => {
+      const proc = await this.#spawnStarted(argv, spawnOptions);
+      return await completeExec(proc, { ...options, host: this.host, argv });
+    });
   }
 
   /** Copies a local file to the host atomically (a temporary file renamed into place). */

@@ -154,6 +154,15 @@ export class NetnsHosts implements AsyncDisposable {
     return await run(["ip", "netns", "exec", host.netns, ...argv]);
   }
 
+  /**
+   * Takes host `index`'s link down or up again (its veth on the bridge side: the host drops
+   * off the network, as with a pulled cable, while its processes keep running).
+   */
+  async setLink(index: number, state: "up" | "down"): Promise<void> {
+    if (this.hosts[index] === undefined) throw new RangeError(`No host ${index}`);
+    await run(["ip", "link", "set", `${this.prefix}v${index}`, state]);
+  }
+
   /** Stops the sshds and removes namespaces, links and files; idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;

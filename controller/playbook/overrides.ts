@@ -1,5 +1,6 @@
 /**
- * Command-line overrides of a playbook (`--policy`, `--epoch`, `--duration`, `--out`),
+ * Command-line overrides of a playbook (`--policy`, `--epoch`, `--duration`, `--out`,
+ * `--ssh-concurrency`),
  * parsed and checked like the file's own fields. Pure.
  * @module
  */
@@ -15,6 +16,8 @@ export interface PlaybookOverrides {
   /** A duration, or "forever". */
   duration?: string;
   out?: string;
+  /** `ssh.maxParallel` (`--ssh-concurrency`): a whole number from 1. */
+  sshConcurrency?: string;
 }
 
 /**
@@ -57,6 +60,16 @@ export function applyOverrides(
   if (overrides.out !== undefined) {
     if (overrides.out === "") issues.push({ path: "output (--out)", message: "must not be empty" });
     else result.output = overrides.out;
+  }
+  if (overrides.sshConcurrency !== undefined) {
+    const n = Number(overrides.sshConcurrency);
+    if (Number.isInteger(n) && n >= 1 && n <= 4096) result.ssh = { ...result.ssh, maxParallel: n };
+    else {
+      issues.push({
+        path: "ssh.maxParallel (--ssh-concurrency)",
+        message: `must be a whole number from 1 to 4096 (got "${overrides.sshConcurrency}")`,
+      });
+    }
   }
   if (issues.length === 0) issues.push(...crossCheck(result));
   if (issues.length > 0) {

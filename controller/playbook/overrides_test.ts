@@ -47,3 +47,30 @@ Deno.test("applyOverrides rejects an unparsable epoch", () => {
     (e) => e instanceof PlaybookError && e.issues[0]?.path === "epoch (--epoch)",
   );
 });
+
+Deno.test("a playbook works on 64 hosts at once over SSH unless ssh.maxParallel says otherwise", () => {
+  assert.equal(base.ssh.maxParallel, 64);
+  const spec = {
+    name: "o",
+    hosts: {
+      mem: { role: "memory", memserver: { capacity: "64MiB" } },
+      cn: { role: "compute", memoryNode: "mem", cache: "32MiB", bandwidth: "100Mbps" },
+    },
+    apps: [{ name: "s", host: "cn", workload: { kind: "stream", dataset: "8MiB" } }],
+  };
+  assert.equal(validatePlaybook({ ...spec, ssh: { maxParallel: 8 } }).ssh.maxParallel, 8);
+  assert.throws(
+    () => validatePlaybook({ ...spec, ssh: { maxParallel: 0 } }),
+    (e) => e instanceof PlaybookError && e.issues.some((i) => i.path === "ssh.maxParallel"),
+  );
+});
+
+Deno.test("applyOverrides sets ssh.maxParallel from --ssh-concurrency, naming a bad value", () => {
+  assert.equal(applyOverrides(base, { sshConcurrency: "16" }).ssh.maxParallel, 16);
+  assert.throws(() => applyOverrides(base, { sshConcurrency: "lots" }), (e) => {
+    assert.ok(e instanceof PlaybookError);
+    assert.equal(e.issues[0]?.path, "ssh.maxParallel (--ssh-concurrency)");
+    assert.match(e.issues[0]?.message ?? "", /whole number from 1 to 4096 \(got "lots"\)/);
+    return true;
+  });
+});

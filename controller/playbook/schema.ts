@@ -13,7 +13,12 @@ import {
   LOADGEN_PROTOCOLS,
   parseServerAddress,
 } from "../../loadgen/options.ts";
-import { DEFAULT_REMOTE_SWAP_PRIORITY, POLICIES, TRANSPORTS } from "./types.ts";
+import {
+  DEFAULT_REMOTE_SWAP_PRIORITY,
+  DEFAULT_SSH_MAX_PARALLEL,
+  POLICIES,
+  TRANSPORTS,
+} from "./types.ts";
 
 /** A strict object whose unknown-key error lists the accepted field names. */
 function strict<T extends z.ZodRawShape>(shape: T) {
@@ -294,6 +299,10 @@ export const playbookSchema = strict({
   warmup: durationSchema.default(0),
   output: nonEmpty.default("results"),
   seed: z.number().int().min(0).default(1),
+  /** How the controller uses SSH on all hosts. */
+  ssh: strict({
+    maxParallel: z.number().int().min(1).max(4096).default(DEFAULT_SSH_MAX_PARALLEL),
+  }).default({ maxParallel: DEFAULT_SSH_MAX_PARALLEL }),
 });
 
 /** A playbook as written in a playbook file (the argument of `definePlaybook`). */

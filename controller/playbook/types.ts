@@ -241,4 +241,22 @@ export interface Playbook {
   output: string;
   /** Seed for the workloads' random generators. */
   seed: number;
+  /** How the controller uses SSH. */
+  ssh: SshSettings;
 }
+
+/** The controller's use of SSH, over all hosts of a playbook. */
+export interface SshSettings {
+  /**
+   * Hosts the controller works on at once over SSH (connecting, deploying, starting, checking,
+   * collecting); default DEFAULT_SSH_MAX_PARALLEL.
+   */
+  maxParallel: number;
+}
+
+/**
+ * Default of `ssh.maxParallel`: every host at once up to 64, so a cluster of that size starts
+ * and is checked in one round; larger ones in waves, which keeps the controller's CPU (an ssh
+ * handshake each) and its file descriptors bounded.
+ */
+export const DEFAULT_SSH_MAX_PARALLEL = 64;

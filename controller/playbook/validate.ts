@@ -331,6 +331,7 @@ function resolve(parsed: ParsedPlaybook): Playbook {
     warmupMs: parsed.warmup,
     output: parsed.output,
     seed: parsed.seed,
+    ssh: { maxParallel: parsed.ssh.maxParallel },
   };
 }
 

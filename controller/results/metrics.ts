@@ -15,7 +15,10 @@ import type { EpochRecord, RecordSink, RunEvent } from "./types.ts";
 /** The control-loop steps timed in each epoch record. */
 const STEPS = ["collect", "estimate", "auction", "enforce", "total"] as const;
 
-/** Event kinds counted as faults (by `details.fault` when it names one). */
+/**
+ * Event kinds counted as faults (by `details.fault` when it names one); an event of another
+ * kind that names a fault (an app that exited by itself: `stop`, `app-exited`) counts too.
+ */
 const FAULT_KINDS: ReadonlySet<string> = new Set(["fault", "gap"]);
 
 type Labels = Record<string, string>;
@@ -81,16 +84,14 @@ export class RunMetrics implements RecordSink {
     }
   }
 
-  /** Counts an event, and a fault when it is one. */
+  /** Counts an event, and a fault when it is one (a fault or gap, or any naming a fault). */
   event(event: RunEvent): void {
     this.#events.set(event.kind, (this.#events.get(event.kind) ?? 0) + 1);
-    if (!FAULT_KINDS.has(event.kind)) return;
     const named = event.details?.fault;
-    const kind = typeof named === "string" && named !== ""
-      ? named
-      : event.app !== undefined && event.details?.exit !== undefined
-      ? "app-crash"
-      : event.kind;
+    const slug = typeof named === "string" && named !== "" ? named : null;
+    if (slug === null && !FAULT_KINDS.has(event.kind)) return;
+    const kind = slug ??
+      (event.app !== undefined && event.details?.exit !== undefined ? "app-crashed" : event.kind);
     this.#faults.set(kind, (this.#faults.get(kind) ?? 0) + 1);
   }
 
@@ -273,7 +274,7 @@ export class RunMetrics implements RecordSink {
       counter("spirit_events_total", "Run events by kind.", this.#events, "kind"),
       counter(
         "spirit_faults_total",
-        "Faults and gaps by kind (details.fault when the event names one, app-crash for an app that crashed, else fault or gap).",
+        "Faults and gaps by kind (details.fault when the event names one, app-crashed for an app that crashed in a record without it, else fault or gap).",
         this.#faults,
         "kind",
       ),

@@ -114,12 +114,20 @@ Deno.test("RunMetrics counts events by kind and faults by their named kind", () 
     details: { exit: { code: null, signal: "SIGKILL" } },
   });
   metrics.event({ time, kind: "restart", message: "agent" });
+  metrics.event({
+    time,
+    kind: "stop",
+    app: "kv",
+    message: "app exited by itself (exit status 0)",
+    details: { fault: "app-exited", exit: { code: 0, signal: null } },
+  });
+  metrics.event({ time, kind: "stop", message: "memory server stopped (exit 0)" });
   const parsed = families();
   assert.equal(sampleValue(parsed, "spirit_events_total", { kind: "fault" }), 4);
   assert.equal(sampleValue(parsed, "spirit_events_total", { kind: "restart" }), 1);
   assert.deepEqual(
     parsed.get("spirit_faults_total")?.samples.map((s) => [s.labels.kind, s.value]),
-    [["agent-lost", 2], ["fault", 1], ["gap", 1], ["app-crash", 1]],
+    [["agent-lost", 2], ["fault", 1], ["gap", 1], ["app-crashed", 1], ["app-exited", 1]],
   );
 });
 

@@ -146,6 +146,11 @@ export interface EpochRecord {
     auctionMs: number;
     enforceMs: number;
     totalMs: number;
+    /**
+     * CPU time (user and system) the controller process spent from collect to enforce: unlike
+     * the wall times, not inflated while other processes hold the CPU. Absent in older records.
+     */
+    cpuMs?: number;
   };
 }
 

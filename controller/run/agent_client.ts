@@ -44,6 +44,20 @@ export class AgentRequestError extends Error {
   }
 }
 
+/** A request the agent did not answer in time (the host may be unreachable). */
+export class AgentTimeoutError extends Error {
+  readonly host: string;
+  readonly op: string;
+  readonly timeoutMs: number;
+  constructor(host: string, op: string, timeoutMs: number) {
+    super(`Agent on ${host}: ${op} got no answer within ${timeoutMs} ms`);
+    this.name = "AgentTimeoutError";
+    this.host = host;
+    this.op = op;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 type RequestBody = AgentRequest extends infer R ? R extends { id: number } ? Omit<R, "id"> : never
   : never;
 /** The request body of one op. */
@@ -201,7 +215,7 @@ export class AgentClient implements AsyncDisposable {
     return new Promise<AgentResults[Op]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new Error(`Agent on ${this.host}: ${body.op} got no answer within ${timeoutMs} ms`));
+        reject(new AgentTimeoutError(this.host, body.op, timeoutMs));
       }, timeoutMs);
       this.#pending.set(id, {
         op: body.op,
@@ -234,9 +248,10 @@ export class AgentClient implements AsyncDisposable {
   }
 
   /** Samples newer than `sinceSeq`. */
-  samples(sinceSeq?: number): Promise<SamplesResult> {
+  samples(sinceSeq?: number, options: { timeoutMs?: number } = {}): Promise<SamplesResult> {
     return this.request(
       sinceSeq === undefined ? { op: "samples" } : { op: "samples", sinceSeq },
+      options,
     );
   }
 

@@ -1,18 +1,20 @@
 /**
  * The agent of one compute node: its current session, re-attachment when the session ends
  * (a lost connection, a killed session; the daemon and its apps normally survive), and the
- * sample cursor. At most MAX_AGENT_REATTACH failed re-attachments in a row before the run gives
- * up on the host.
+ * sample cursor. Re-attachment runs in the background, one attempt at a time, for as long as
+ * the run lasts: an unreachable host (an SSH connection attempt can take many seconds) never
+ * holds up the epochs of the others, and a host that comes back is picked up again.
  * @module
  */
 import type { AgentEvent, AppSample } from "../../agent/protocol.ts";
 import type { Connector } from "../connectors/types.ts";
 import type { AgentClient } from "./agent_client.ts";
+import { within } from "./within.ts";
 import { startAgent } from "./processes.ts";
 import type { SpiritRuntime } from "./runtime.ts";
 
-/** Failed re-attachments in a row before a host is given up. */
-export const MAX_AGENT_REATTACH = 3;
+/** How one attempt to attach ended. */
+export type AttachOutcome = { ok: true; client: AgentClient } | { ok: false; error: unknown };
 
 /** One compute node's agent. */
 export class AgentSlot {
@@ -20,6 +22,7 @@ export class AgentSlot {
   readonly #start: { connector: Connector; runtime: SpiritRuntime; stateDir: string };
   readonly #onEvent: (event: AgentEvent) => void;
   #client: AgentClient | null = null;
+  #attempt: Promise<AttachOutcome> | null = null;
   #sinceSeq: number | undefined;
   #failures = 0;
   #attachments = 0;
@@ -43,9 +46,9 @@ export class AgentSlot {
     return this.#client === null || this.#client.ended ? null : this.#client;
   }
 
-  /** True once MAX_AGENT_REATTACH re-attachments in a row failed. */
-  get givenUp(): boolean {
-    return this.#failures >= MAX_AGENT_REATTACH;
+  /** Failed attachments in a row (0 once one succeeds). */
+  get failures(): number {
+    return this.#failures;
   }
 
   /** Sessions attached so far (1 after the start). */
@@ -77,17 +80,50 @@ export class AgentSlot {
     return client;
   }
 
+  /**
+   * Re-attaches in the background: starts an attempt unless one is under way, and waits for it
+   * at most `waitMs`. Resolves with its outcome once it has one (each outcome is returned once),
+   * or null while it is still under way (ask again later).
+   */
+  async reattach(waitMs: number): Promise<AttachOutcome | null> {
+    const attempt = this.#attempt ??= this.attach().then(
+      (client): AttachOutcome => ({ ok: true, client }),
+      (error): AttachOutcome => ({ ok: false, error }),
+    );
+    const outcome = await within(attempt, waitMs);
+    if (outcome !== null && this.#attempt === attempt) this.#attempt = null;
+    return outcome;
+  }
+
   /** Samples since the last call (all the daemon kept, on a new daemon). */
-  async samples(): Promise<AppSample[]> {
+  async samples(options: { timeoutMs?: number } = {}): Promise<AppSample[]> {
     const client = this.client;
     if (client === null) throw new Error(`no agent session on ${this.host}`);
-    const result = await client.samples(this.#sinceSeq);
+    const result = await client.samples(this.#sinceSeq, options);
     this.#sinceSeq = result.lastSeq;
     return result.samples;
   }
 
-  /** Ends the session (the daemon stays); idempotent. */
+  /**
+   * The session to tear the agent down with: the attached one, else the outcome of an attempt
+   * under way, else a new attachment.
+   */
+  async forTeardown(): Promise<AgentClient> {
+    const attached = this.client;
+    if (attached !== null) return attached;
+    const pending = this.#attempt;
+    this.#attempt = null;
+    const outcome = pending === null ? null : await pending;
+    if (outcome?.ok) return outcome.client;
+    return await this.attach();
+  }
+
+  /** Ends the session (the daemon stays), after any attempt under way; idempotent. */
   async close(): Promise<void> {
+    const pending = this.#attempt;
+    this.#attempt = null;
+    const outcome = pending === null ? null : await pending;
+    if (outcome?.ok && outcome.client !== this.#client) await outcome.client.close();
     await this.#client?.close().catch(() => undefined);
   }
 }

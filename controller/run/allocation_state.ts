@@ -18,6 +18,8 @@ export interface AppAllocation {
   notApplied: string | null;
   /** The epoch whose enforcement last changed `inForce` (-1: the launch). */
   changedAtEpoch: number;
+  /** True while the app's process is gone and it holds nothing (see `release`). */
+  released: boolean;
 }
 
 /** One set-allocation to send. */
@@ -52,6 +54,7 @@ export class AllocationState {
           requested: { ...app.launch.allocation },
           notApplied: null,
           changedAtEpoch: -1,
+          released: false,
         });
       }
     }
@@ -76,6 +79,7 @@ export class AllocationState {
         requested: { ...e.requested },
         notApplied: e.notApplied,
         changedAtEpoch: e.changedAtEpoch,
+        released: e.released,
       }]),
     );
   }
@@ -157,6 +161,27 @@ export class AllocationState {
     });
   }
 
+  /**
+   * The app's process is gone (it crashed, exited, or was left down) in `epoch`: it holds
+   * nothing from now on, so what it had is free for the other apps of its node, and nothing is
+   * requested for it. It gets a share again through a grow step (a relaunch at that
+   * allocation). Idempotent.
+   */
+  release(app: string, epoch: number): void {
+    const entry = this.#entry(app);
+    const none = { cacheBytes: 0, bandwidthBytesPerSec: 0 };
+    if (!same(entry.inForce, none)) entry.changedAtEpoch = epoch;
+    entry.inForce = { ...none };
+    entry.requested = { ...none };
+    entry.notApplied = null;
+    entry.released = true;
+  }
+
+  /** True while `app` holds nothing since its release. */
+  isReleased(app: string): boolean {
+    return this.#entry(app).released;
+  }
+
   /** An enforcement step succeeded in `epoch`: `allocation` is now in force for `app`. */
   applied(app: string, allocation: ResourceBytes, epoch: number): void {
     const entry = this.#entry(app);
@@ -176,6 +201,7 @@ export class AllocationState {
       );
     }
     if (!same(before, allocation)) entry.changedAtEpoch = epoch;
+    entry.released = false;
     entry.notApplied = same(entry.inForce, entry.requested) ? null : entry.notApplied;
   }
 

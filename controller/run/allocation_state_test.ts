@@ -106,3 +106,22 @@ Deno.test("enforceNode leaves an app that is down as it is", async () => {
   assert.deepEqual(s.inForce("scan"), bytes(4, 40));
   assert.equal(s.snapshot().get("kv")?.notApplied, "crashed (exit status 1)");
 });
+
+Deno.test("AllocationState: a released app holds and asks for nothing until a grow relaunches it", () => {
+  const s = state();
+  s.request(new Map([["kv", bytes(2, 40)], ["scan", bytes(6, 40)]]));
+  s.release("scan", 3);
+  assert.deepEqual(s.inForce("scan"), bytes(0, 0));
+  assert.equal(s.snapshot().get("scan")?.notApplied, null);
+  assert.equal(s.snapshot().get("scan")?.changedAtEpoch, 3);
+  assert.deepEqual(s.allocated("node"), bytes(4, 40));
+  // Asked for again while it returns, then released again: nothing requested.
+  s.request(new Map([["scan", bytes(4, 40)]]));
+  s.release("scan", 4);
+  assert.deepEqual(s.snapshot().get("scan")?.requested, bytes(0, 0));
+  // Its relaunch is a grow step out of what is free.
+  s.request(new Map([["scan", bytes(4, 40)]]));
+  assert.deepEqual(s.growSteps("node"), [{ app: "scan", allocation: bytes(4, 40) }]);
+  s.applied("scan", bytes(4, 40), 5);
+  assert.equal(s.isReleased("scan"), false);
+});

@@ -1,18 +1,20 @@
 /**
  * `spirit bench controller`: the controller's per-epoch control overhead (collect, estimate,
- * auction, enforce, as recorded in each epoch's `timings`) with 2 and 8 compute hosts reached
- * over real SSH in network namespaces, and the wall time of `spirit check` on those hosts.
- * Each measurement runs the real CLI (`spirit run --quiet`, `spirit check --json`) against a
- * playbook file written for hosts made by the netns fixture. Needs root, iproute2 and sshd.
- * Targets (issue 5): at most 100 ms per epoch for 8 hosts; `spirit check` on 8 hosts within 5 s.
+ * auction, enforce, as recorded in each epoch's `timings`) with 2, 8 and 32 compute hosts
+ * reached over real SSH in network namespaces, where a run's start-up goes (its `info` event),
+ * and the wall time of `spirit check` on the largest set. Each measurement runs the real CLI
+ * (`spirit run --quiet`, `spirit check --json`) against a playbook file written for hosts made
+ * by the netns fixture. Needs root, iproute2 and sshd. Targets (issue 11): at most 100 ms per
+ * epoch and `spirit check` within 5 s, with 32 compute hosts.
  * @module
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { formatTable } from "../../common/table.ts";
 import { parseDurationMs } from "../../common/units.ts";
 import { createNetnsHosts, type NetnsHost } from "../devhosts/netns_hosts.ts";
-import { parseEpochs } from "../results/read.ts";
+import { parseEpochs, parseEvents } from "../results/read.ts";
 import type { EpochRecord } from "../results/types.ts";
+import { DEFAULT_SSH_MAX_PARALLEL } from "../playbook/types.ts";
 import { LOCAL_CLI } from "./runtime.ts";
 
 /** Median and 95th percentile (nearest rank) of some figures, in ms. */
@@ -32,11 +34,22 @@ export interface EpochOverhead {
   auction: Spread;
   enforce: Spread;
   total: Spread;
+  /** The controller process's CPU time over the same steps (NaN in records without it). */
+  cpu: Spread;
   /** Measured epochs that pushed at least one changed allocation, and their enforce time. */
   changedEpochs: number;
   enforceWhenChanged: Spread;
   /** Wall time of the whole `spirit run` (start-up, epochs, teardown). */
   runWallMs: number;
+  /** Where the run's start-up went (its `info` event), or null when it recorded none. */
+  startup: StartupTimes | null;
+}
+
+/** A run's start-up, in ms: hosts (connect, deploy, run directory), memory servers, agents. */
+export interface StartupTimes {
+  hostsMs: number;
+  memserversMs: number;
+  agentsMs: number;
 }
 
 /** The wall time of `spirit check` on a set of hosts. */
@@ -53,6 +66,9 @@ export interface CheckTiming {
 /** Everything the benchmark measured. */
 export interface ControllerBench {
   epochMs: number;
+  /** The playbooks' ssh.maxParallel. */
+  sshMaxParallel: number;
+  appsPerHost: number;
   overhead: EpochOverhead[];
   check: CheckTiming | null;
 }
@@ -91,17 +107,31 @@ function sshSpec(host: NetnsHost): Record<string, unknown> {
  */
 export function benchPlaybookSpec(
   hosts: readonly NetnsHost[],
-  options: { output: string; epochMs: number; durationMs: number },
+  options: {
+    output: string;
+    epochMs: number;
+    durationMs: number;
+    appsPerHost?: number;
+    sshMaxParallel?: number;
+  },
 ): Record<string, unknown> {
   const [memory, ...computes] = hosts;
   if (memory === undefined || computes.length === 0) {
     throw new RangeError("The benchmark needs a memory host and at least one compute host");
   }
+  const perHost = options.appsPerHost ?? 2;
+  // Every app's 16 MiB dataset lives on the memory server.
+  const capacityMiB = Math.max(512, computes.length * perHost * 16 + 64);
   const hostSpecs: Record<string, unknown> = {
     mem: {
       role: "memory",
       ssh: sshSpec(memory),
-      memserver: { capacity: "512MiB", transport: "tcp", port: 7070, address: memory.address },
+      memserver: {
+        capacity: `${capacityMiB}MiB`,
+        transport: "tcp",
+        port: 7070,
+        address: memory.address,
+      },
     },
   };
   const apps: unknown[] = [];
@@ -114,7 +144,8 @@ export function benchPlaybookSpec(
       cache: "2MiB",
       bandwidth: "8Mbps",
     };
-    for (const [app, zipf] of [["hot", 0.99], ["mild", 0.6]] as const) {
+    const kinds = [["hot", 0.99], ["mild", 0.6]] as const;
+    for (const [app, zipf] of kinds.slice(0, perHost)) {
       apps.push({
         name: `${app}${i + 1}`,
         host: name,
@@ -131,6 +162,9 @@ export function benchPlaybookSpec(
     warmup: `${2 * options.epochMs}ms`,
     duration: `${options.durationMs}ms`,
     output: options.output,
+    ...(options.sshMaxParallel === undefined
+      ? {}
+      : { ssh: { maxParallel: options.sshMaxParallel } }),
   };
 }
 
@@ -155,9 +189,27 @@ async function spirit(
   return { stdout, wallMs };
 }
 
+/** The start-up times a run's events.jsonl recorded, or null. */
+export function startupOf(eventsText: string): StartupTimes | null {
+  for (const event of parseEvents(eventsText)) {
+    const startup = event.details?.startup as Partial<StartupTimes> | undefined;
+    if (
+      event.kind === "info" && typeof startup?.hostsMs === "number" &&
+      typeof startup.memserversMs === "number" && typeof startup.agentsMs === "number"
+    ) {
+      return {
+        hostsMs: startup.hostsMs,
+        memserversMs: startup.memserversMs,
+        agentsMs: startup.agentsMs,
+      };
+    }
+  }
+  return null;
+}
+
 function overheadOf(
   records: readonly EpochRecord[],
-  meta: { computeHosts: number; apps: number; runWallMs: number },
+  meta: { computeHosts: number; apps: number; runWallMs: number; startup: StartupTimes | null },
 ): EpochOverhead {
   const timed = records.filter((r) => r.phase === "measure" && r.timings !== undefined);
   const pick = (key: "collectMs" | "estimateMs" | "auctionMs" | "enforceMs" | "totalMs") =>
@@ -180,6 +232,7 @@ function overheadOf(
     auction: pick("auctionMs"),
     enforce: pick("enforceMs"),
     total: pick("totalMs"),
+    cpu: spread(timed.map((r) => r.timings?.cpuMs ?? NaN).filter((ms) => !Number.isNaN(ms))),
   };
 }
 
@@ -190,10 +243,18 @@ export async function benchController(
     epochMs: number;
     durationMs: number;
     checkRepeats: number;
+    appsPerHost: number;
+    sshMaxParallel: number;
     log: (line: string) => void;
   },
 ): Promise<ControllerBench> {
-  const result: ControllerBench = { epochMs: options.epochMs, overhead: [], check: null };
+  const result: ControllerBench = {
+    epochMs: options.epochMs,
+    sshMaxParallel: options.sshMaxParallel,
+    appsPerHost: options.appsPerHost,
+    overhead: [],
+    check: null,
+  };
   const largest = Math.max(...computeCounts);
   const work = await Deno.makeTempDir({ prefix: "spirit-bench-controller-" });
   try {
@@ -230,11 +291,13 @@ export async function benchController(
         throw new Error(`Expected one run directory under ${output}, found ${runs.length}`);
       }
       const epochs = parseEpochs(await Deno.readTextFile(`${output}/${runDir}/epochs.jsonl`));
+      const events = await Deno.readTextFile(`${output}/${runDir}/events.jsonl`);
       result.overhead.push(
         overheadOf(epochs.records, {
           computeHosts: count,
           apps: (spec.apps as unknown[]).length,
           runWallMs: wallMs,
+          startup: startupOf(events),
         }),
       );
     }
@@ -250,8 +313,9 @@ const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : "-");
 export function formatControllerBench(bench: ControllerBench): string {
   const cell = (s: Spread) => `${ms(s.medianMs)} / ${ms(s.p95Ms)}`;
   const lines = [
-    `Per-epoch control overhead over SSH (epoch ${bench.epochMs} ms; median / p95 in ms; ` +
-    `target: total <= 100 ms with 8 hosts)`,
+    `Per-epoch control overhead over SSH (epoch ${bench.epochMs} ms, ${bench.appsPerHost} ` +
+    `apps per compute host, ssh.maxParallel ${bench.sshMaxParallel}; median / p95 in ms; ` +
+    `target: total <= 100 ms with 32 hosts)`,
     formatTable(
       [
         "compute hosts",
@@ -263,6 +327,7 @@ export function formatControllerBench(bench: ControllerBench): string {
         "enforce",
         "total",
         "enforce (changes)",
+        "controller CPU",
       ],
       bench.overhead.map((o) => [
         String(o.computeHosts),
@@ -274,6 +339,20 @@ export function formatControllerBench(bench: ControllerBench): string {
         cell(o.enforce),
         cell(o.total),
         `${cell(o.enforceWhenChanged)} (${o.changedEpochs} epochs)`,
+        cell(o.cpu),
+      ]),
+    ),
+    "",
+    "Start-up of the run (ms): hosts = connect, deploy (verified cache) and run directory; " +
+    "then memory servers; then agents and apps; whole run wall time",
+    formatTable(
+      ["compute hosts", "hosts", "memory servers", "agents and apps", "run wall (s)"],
+      bench.overhead.map((o) => [
+        String(o.computeHosts),
+        o.startup === null ? "-" : String(o.startup.hostsMs),
+        o.startup === null ? "-" : String(o.startup.memserversMs),
+        o.startup === null ? "-" : String(o.startup.agentsMs),
+        (o.runWallMs / 1000).toFixed(1),
       ]),
     ),
   ];
@@ -281,7 +360,7 @@ export function formatControllerBench(bench: ControllerBench): string {
     const c = bench.check;
     lines.push(
       "",
-      `spirit check wall time (target: within 5 s on 8 hosts)`,
+      `spirit check wall time (target: within 5 s on 32 compute hosts)`,
       formatTable(["hosts", "first (ms)", "runs", "median (ms)", "p95 (ms)", "problems"], [[
         String(c.hosts),
         ms(c.firstMs),
@@ -311,6 +390,19 @@ function duration(value: string): number {
   }
 }
 
+function appsPerHost(value: string): number {
+  if (value !== "1" && value !== "2") throw new InvalidArgumentError(`"${value}" is not 1 or 2`);
+  return Number(value);
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`"${value}" is not a whole number from 1`);
+  }
+  return n;
+}
+
 function repeats(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a count`);
@@ -321,10 +413,18 @@ function repeats(value: string): number {
 export function controllerBenchCommand() {
   return new Command("controller")
     .description(
-      "Per-epoch control overhead (collect, estimate, auction, enforce) with 2 and 8 compute " +
-        "hosts over SSH in network namespaces, and `spirit check` on them (needs root)",
+      "Per-epoch control overhead (collect, estimate, auction, enforce) and start-up with 2, 8 " +
+        "and 32 compute hosts over SSH in network namespaces, and `spirit check` on the " +
+        "largest set (needs root)",
     )
-    .option("--hosts <counts>", "compute-host counts, comma-separated", counts, [2, 8])
+    .option("--hosts <counts>", "compute-host counts, comma-separated", counts, [2, 8, 32])
+    .option("--apps-per-host <n>", "kv workloads per compute host (1 or 2)", appsPerHost, 2)
+    .option(
+      "--ssh-concurrency <n>",
+      `the playbooks' ssh.maxParallel (default ${DEFAULT_SSH_MAX_PARALLEL})`,
+      positive,
+      DEFAULT_SSH_MAX_PARALLEL,
+    )
     .option("--epoch <duration>", "epoch length", duration, 1000)
     .option(
       "--duration <duration>",
@@ -349,6 +449,8 @@ export function controllerBenchCommand() {
         epochMs: options.epoch,
         durationMs: options.duration,
         checkRepeats: options.checkRepeats,
+        appsPerHost: options.appsPerHost,
+        sshMaxParallel: options.sshConcurrency,
         log: (line) => console.error(line),
       });
       console.log(options.json ? JSON.stringify(bench, null, 2) : formatControllerBench(bench));

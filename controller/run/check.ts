@@ -9,10 +9,11 @@ import type { HostFacts } from "../../agent/protocol.ts";
 import { hostFactsSchema } from "../../agent/reply_schema.ts";
 import { parseJsonReply, parseReply } from "../../common/reply.ts";
 import { closeAll, connectorFor, onHosts } from "../connectors/connect.ts";
+import { Limiter } from "../connectors/limit.ts";
 import type { Connector } from "../connectors/types.ts";
 import type { Host, Playbook } from "../playbook/types.ts";
 import { rdmaReachProblems, remoteSwapFindings } from "./check_remote_memory.ts";
-import { deployRuntime, prepareArtifacts } from "./deploy.ts";
+import { deploy, prepareArtifacts, prepareFactsScript } from "./deploy.ts";
 import { localRuntime } from "./runtime.ts";
 
 /** One problem found on one host. */
@@ -29,12 +30,6 @@ export interface CheckReport {
   /** What would let it run, but not as intended (e.g. zswap in front of the remote device). */
   warnings: CheckProblem[];
 }
-
-const ARCH_NAMES: Record<string, string> = {
-  x86_64: "x86_64",
-  aarch64: "aarch64",
-  arm64: "aarch64",
-};
 
 /** The problems of one host given its facts (pure). */
 export function hostProblems(
@@ -74,39 +69,57 @@ export function hostProblems(
   return problems;
 }
 
+/** Marks the end of the user id and listening lines before the facts in a probe's output. */
+const FACTS_MARK = "--spirit-facts--";
+
+/**
+ * One host's facts, user id and (memory nodes) whether the server's port is taken, in one SSH
+ * session: a shell prints the id and the port's listeners, then becomes the facts program
+ * (over SSH the small facts bundle fed to the deployed Deno on stdin; here `agent facts`).
+ */
 async function probe(
   connector: Connector,
   playbook: Playbook,
   host: Host,
 ): Promise<{ facts: HostFacts; problems: string[]; warnings: string[] }> {
-  const arch = (await connector.exec(["uname", "-m"], { timeoutMs: 20_000 })).stdout.trim();
-  const local = ARCH_NAMES[Deno.build.arch] ?? Deno.build.arch;
-  if (host.ssh !== null && (ARCH_NAMES[arch] ?? arch) !== local) {
-    throw new Error(`missing runtime: the host is ${arch}, this controller ships a ${local} Deno`);
-  }
-  const runtime = host.ssh === null ? localRuntime() : await deployRuntime(connector);
   const port = host.role === "memory" ? host.memserver.port : 0;
-  // The user id and (memory nodes) whether the port is taken, in one round trip beside facts.
-  const [result, ids] = await Promise.all([
-    connector.exec(runtime.command(["agent", "facts"]), { timeoutMs: 60_000, check: false }),
-    connector.exec([
-      "sh",
-      "-c",
-      'id -u; if [ "$1" != 0 ]; then ss -Htln "sport = :$1" 2>/dev/null; fi; true',
-      "sh",
-      String(port),
-    ]),
-  ]);
-  if (result.code !== 0) {
+  const preamble = [
+    "sh",
+    "-c",
+    'id -u; if [ "$1" != 0 ]; then ss -Htln "sport = :$1" 2>/dev/null; fi; ' +
+    `echo ${FACTS_MARK}; shift; exec "$@"`,
+    "sh",
+    String(port),
+  ];
+  let result: { stdout: string; stderr: string; code: number };
+  if (host.ssh === null) {
+    const argv = [...preamble, ...localRuntime().command(["agent", "facts"])];
+    result = await connector.exec(argv, { timeoutMs: 60_000, check: false });
+  } else {
+    // Deploying checks the host's architecture first; when its cache is current, the facts
+    // follow in the same round trip (`then`), else once the copy is done.
+    const script = await prepareFactsScript();
+    const facts = [...preamble, "sh", "-c", 'exec "$SPIRIT_RUNTIME" run -A -'];
+    const deployed = await deploy(connector, {
+      then: { argv: facts, stdin: script, timeoutMs: 60_000 },
+    });
+    result = deployed.then ?? await connector.exec(
+      [...preamble, deployed.paths.deno, "run", "-A", "-"],
+      { stdin: script, timeoutMs: 60_000, check: false },
+    );
+  }
+  const mark = result.stdout.indexOf(`${FACTS_MARK}\n`);
+  if (result.code !== 0 || mark < 0) {
     throw new Error(
       `missing runtime: spirit does not start there (exit ${result.code}): ${
         result.stderr.trim().split("\n").slice(-3).join(" | ")
       }`,
     );
   }
+  const [uidLine = "", ...listening] = result.stdout.slice(0, mark).split("\n");
   const what = `facts from ${connector.host}`;
-  const facts = parseReply(hostFactsSchema, parseJsonReply(result.stdout, what), what);
-  const [uidLine = "", ...listening] = ids.stdout.split("\n");
+  const json = result.stdout.slice(mark + FACTS_MARK.length + 1);
+  const facts = parseReply(hostFactsSchema, parseJsonReply(json, what), what);
   const uid = Number(uidLine.trim());
   const portInUse = listening.join("").trim() !== "";
   const remote = remoteSwapFindings(playbook, host, facts);
@@ -120,9 +133,13 @@ async function probe(
 /** Checks every host of a playbook in parallel. */
 export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
   const hosts = Object.values(playbook.hosts);
-  const connectors = hosts.map((h) => connectorFor(h));
+  const limiter = new Limiter(playbook.ssh.maxParallel);
+  const connectors = hosts.map((h) => connectorFor(h, { limiter }));
   // Bundle while the connections open; each probe awaits (and reports) the same promise.
-  if (hosts.some((h) => h.ssh !== null)) prepareArtifacts().catch(() => undefined);
+  if (hosts.some((h) => h.ssh !== null)) {
+    prepareArtifacts().catch(() => undefined);
+    prepareFactsScript().catch(() => undefined);
+  }
   try {
     const outcomes = await onHosts(connectors, (c) => {
       const host = playbook.hosts[c.host];
@@ -137,8 +154,8 @@ export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
           : String(outcome.error);
         report.problems.push({
           host: outcome.host,
-          problem: message.startsWith("missing runtime")
-            ? message
+          problem: /missing runtime/.test(message)
+            ? message.slice(message.indexOf("missing runtime"))
             : `unreachable or failing: ${message}`,
         });
         continue;

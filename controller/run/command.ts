@@ -11,15 +11,20 @@ import { setPlaybookRunner } from "../playbook/define.ts";
 import { PlaybookError } from "../playbook/errors.ts";
 import { loadPlaybook } from "../playbook/load.ts";
 import { applyOverrides, type PlaybookOverrides } from "../playbook/overrides.ts";
-import type { Playbook } from "../playbook/types.ts";
+import { DEFAULT_SSH_MAX_PARALLEL, type Playbook } from "../playbook/types.ts";
 import { type OutputMode, runPlaybook } from "./run.ts";
 import { checkPlaybook, formatCheck } from "./check.ts";
 import { down } from "./down.ts";
 import { RunRecordError } from "./run_info.ts";
 import { type FoundRuns, readRun, runsNamed, runsOfPlaybook } from "./run_records.ts";
 import { startLiveMetrics } from "../results/live_metrics.ts";
+import { StartError } from "./start_error.ts";
 
 const EXIT_USAGE = 2;
+
+const SSH_CONCURRENCY_FLAG = "--ssh-concurrency <n>";
+const SSH_CONCURRENCY_HELP =
+  `hosts worked on at once over SSH (overrides the playbook's ssh.maxParallel; default ${DEFAULT_SSH_MAX_PARALLEL})`;
 
 /** Flags shared by `spirit run`, `spirit demo` and playbook files run directly. */
 export interface RunFlags {
@@ -31,6 +36,7 @@ export interface RunFlags {
   quiet?: true;
   jsonLog?: true;
   metricsListen?: string;
+  sshConcurrency?: string;
 }
 
 /** The flags of `spirit run`, also accepted by a playbook file run directly. */
@@ -46,6 +52,7 @@ const RUN_FLAGS: ReadonlyArray<readonly [string, string]> = [
     "--metrics-listen <host:port>",
     "serve live metrics (Prometheus text format) at http://HOST:PORT/metrics during the run",
   ],
+  [SSH_CONCURRENCY_FLAG, SSH_CONCURRENCY_HELP],
 ];
 
 /** Runs `playbook` with flags; resolves to the exit code. Ctrl-C and SIGTERM end the run cleanly. */
@@ -59,6 +66,7 @@ export async function runWithFlags(
   if (flags.epoch !== undefined) overrides.epoch = flags.epoch;
   if (flags.duration !== undefined) overrides.duration = flags.duration;
   if (flags.out !== undefined) overrides.out = flags.out;
+  if (flags.sshConcurrency !== undefined) overrides.sshConcurrency = flags.sshConcurrency;
   let resolved: Playbook;
   try {
     resolved = applyOverrides(playbook, overrides, { source });
@@ -84,6 +92,11 @@ export async function runWithFlags(
       sinks: metrics === null ? [] : [metrics.sink],
     });
     return result.interrupted ? 130 : 0;
+  } catch (error) {
+    if (!(error instanceof StartError)) throw error;
+    // Teardown has run: what had started is stopped, and the run directory says what happened.
+    console.error(`spirit run: ${error.message} (everything it had started was stopped)`);
+    return 1;
   } finally {
     await metrics?.close();
     Deno.removeSignalListener("SIGINT", stop);
@@ -151,8 +164,21 @@ export function checkCommand() {
     .description("Reach every host of a playbook, gather facts and report every problem at once")
     .argument("<playbook>", "a playbook file")
     .option("--json", "print the facts and problems as one JSON document")
+    .option(SSH_CONCURRENCY_FLAG, SSH_CONCURRENCY_HELP)
     .action(async (path, options) => {
-      const playbook = await loadOrExit(path);
+      const loaded = await loadOrExit(path);
+      let playbook: Playbook;
+      try {
+        playbook = applyOverrides(
+          loaded,
+          options.sshConcurrency === undefined ? {} : { sshConcurrency: options.sshConcurrency },
+          { source: path },
+        );
+      } catch (error) {
+        if (!(error instanceof PlaybookError)) throw error;
+        console.error(error.message);
+        Deno.exit(EXIT_USAGE);
+      }
       const report = await checkPlaybook(playbook);
       console.log(options.json ? JSON.stringify(report) : formatCheck(report));
       Deno.exit(report.problems.length === 0 ? 0 : 1);
@@ -172,7 +198,17 @@ export function downCommand() {
         "record names it), or a run id or playbook name (runs under --results)",
     )
     .option("--results <dir>", "where to look for the runs of a run id or name", "results")
+    .option(SSH_CONCURRENCY_FLAG, SSH_CONCURRENCY_HELP)
     .action(async (target, options) => {
+      const sshMaxParallel = options.sshConcurrency === undefined
+        ? DEFAULT_SSH_MAX_PARALLEL
+        : Number(options.sshConcurrency);
+      if (!Number.isInteger(sshMaxParallel) || sshMaxParallel < 1) {
+        console.error(
+          `--ssh-concurrency: must be a whole number from 1 (got "${options.sshConcurrency}")`,
+        );
+        Deno.exit(EXIT_USAGE);
+      }
       const found = await findDownTargets(target, options.results);
       for (const reason of found.refused) console.error(`warning: skipped ${reason}`);
       if (found.runs.length === 0) {
@@ -181,7 +217,7 @@ export function downCommand() {
       }
       for (const run of found.runs) console.log(`run ${run.info.runId} (${run.runDir})`);
       let failed = false;
-      for (const host of await down(found.runs)) {
+      for (const host of await down(found.runs, { sshMaxParallel })) {
         const say = (line: string) => console.log(`${host.host}: ${line}`);
         for (const app of host.apps) say(`stopped app ${app}`);
         for (const cgroup of host.cgroups) say(`removed cgroup ${cgroup}`);

@@ -8,6 +8,7 @@
 import type { AppSample } from "../../agent/protocol.ts";
 import type { AppLimits, Bundle, NodeAllocation, NodeMarket } from "../auction/market.ts";
 import type { PerformanceModel } from "../auction/model.ts";
+import { equalSplit } from "../auction/equal_split.ts";
 import { POLICIES } from "../auction/policy.ts";
 import { bundleOfBytes, bytesOfBundle, type ResourceBytes } from "../auction/units.ts";
 import type { Probe } from "../estimator/explore.ts";
@@ -109,6 +110,11 @@ export interface DecideInput {
   samples: ReadonlyMap<string, readonly AppSample[]>;
   /** Each app's allocation during the epoch (from the allocation state). */
   allocations: ReadonlyMap<string, AppAllocation>;
+  /**
+   * Apps whose process is gone (crashed and not relaunched yet, exited, left down): they get
+   * no target, and their node's capacity is shared among the others until they are back.
+   */
+  absent?: ReadonlySet<string>;
 }
 
 /** The controller's memory across epochs: observations, models and exploration per app. */
@@ -117,8 +123,11 @@ export class Decider {
   readonly #policy: Policy;
   readonly #stopwatch: () => number;
   readonly #learners = new Map<string, AppLearner>();
-  /** The last policy outcome per node: warm starts (prices, income scale) for the next. */
-  readonly #previous = new Map<string, NodeAllocation>();
+  /**
+   * The last policy outcome per node and the apps it was for: warm starts (prices, income
+   * scale) and the bound on moves for the next, while the same apps take part.
+   */
+  readonly #previous = new Map<string, { apps: string; allocation: NodeAllocation }>();
   /** The policy's allocation per app, without probes: the allocation in force it meant. */
   readonly #base = new Map<string, ResourceBytes>();
   /** Per node, the probe planned for the epoch under way. */
@@ -180,7 +189,8 @@ export class Decider {
     const learner = this.#learners.get(name) as AppLearner;
     const own = input.samples.get(name) ?? [];
     const allocation = input.allocations.get(name);
-    const inForce = allocation === undefined ? null : bundleOfBytes(allocation.inForce);
+    const absent = input.absent?.has(name) ?? false;
+    const inForce = allocation === undefined || absent ? null : bundleOfBytes(allocation.inForce);
     const before = learner.model;
     const predictedOpsPerSec = before === null || before.spec.kind === "unknown" ||
         inForce === null
@@ -202,7 +212,7 @@ export class Decider {
     const fitted = model !== null && model.spec.kind !== "unknown";
     return {
       opsPerSec,
-      lastSample: last ?? null,
+      lastSample: absent ? null : last ?? null,
       usage,
       model,
       status: learner.status,
@@ -228,37 +238,53 @@ export class Decider {
       policyTargets: Map<string, ResourceBytes>;
     },
   ): NodeDecision {
-    const learners = compute.apps.map((a) => this.#learners.get(a.name) as AppLearner);
-    const models = learners.map((l) => l.model);
-    const market: NodeMarket = {
-      ...compute.market,
-      apps: compute.market.apps.map((app, i) => ({
-        ...app,
-        model: models[i] ?? app.model,
-        limits: withBandwidthFloor(app.limits, compute.apps[i]?.equal),
-      })),
-    };
-    const learning = this.#policy !== "static";
-    const modelled = models.every((m) => m !== null);
-    const ready = learning && !input.warmup && modelled;
     const started = this.#stopwatch();
+    // Apps whose process is gone take no part: the others share the node until they are back.
+    const present = compute.apps.flatMap((app, i) => {
+      const marketApp = compute.market.apps[i];
+      if (input.absent?.has(app.name) || marketApp === undefined) return [];
+      const learner = this.#learners.get(app.name) as AppLearner;
+      const model = learner.model;
+      const limits = withBandwidthFloor(marketApp.limits, app.equal);
+      return [{
+        app,
+        learner,
+        model,
+        marketApp: { ...marketApp, model: model ?? marketApp.model, limits },
+      }];
+    });
+    const market: NodeMarket = { ...compute.market, apps: present.map((p) => p.marketApp) };
+    const everyone = present.length === compute.apps.length;
+    const learning = this.#policy !== "static";
+    const modelled = present.every((p) => p.model !== null);
+    const ready = learning && !input.warmup && present.length > 0 && modelled;
+    // Without a market: `static` keeps the plan's fixed split, as do learning policies while
+    // every app is present; otherwise the apps present split the node equally.
+    const equal = everyone || !learning
+      ? present.map((p) => p.app.equal)
+      : equalSplit(market).map(bytesOfBundle);
     let base: Bundle[];
     let decided: Omit<NodeDecision, "probeInForce" | "probe">;
     if (ready) {
+      const apps = present.map((p) => p.app.name).join("\n");
+      const last = this.#previous.get(compute.host);
       // The movement bound and warm start are relative to the policy's own last allocation,
-      // never to a probe around it; the first allocation moves from the equal split.
-      const previous = this.#previous.get(compute.host) ?? {
+      // never to a probe around it; the first allocation moves from the equal split. When an
+      // app left or is coming back (it holds nothing yet), the node is shared anew at once,
+      // without the bound on moves.
+      const returning = present.some((p) => input.allocations.get(p.app.name)?.released);
+      const previous = last !== undefined ? (last.apps === apps ? last.allocation : null) : {
         nodeId: compute.host,
-        bundles: compute.apps.map((a) => bundleOfBytes(a.equal)),
+        bundles: equal.map(bundleOfBytes),
         prices: null,
         iterations: 0,
         converged: true,
       };
-      const allocation = POLICIES[this.#policy](market, {
-        previous,
-        maxMoveFraction: MAX_MOVE_FRACTION,
-      });
-      this.#previous.set(compute.host, allocation);
+      const allocation = POLICIES[this.#policy](
+        market,
+        previous === null || returning ? {} : { previous, maxMoveFraction: MAX_MOVE_FRACTION },
+      );
+      this.#previous.set(compute.host, { apps, allocation });
       base = allocation.bundles;
       decided = {
         host: compute.host,
@@ -268,22 +294,27 @@ export class Decider {
         converged: allocation.converged,
       };
     } else {
-      base = compute.apps.map((a) => bundleOfBytes(a.equal));
+      base = equal.map(bundleOfBytes);
       decided = { host: compute.host, prices: null, auctionMs: 0, iterations: 0, converged: true };
     }
     decided.auctionMs = this.#stopwatch() - started;
-    const plan = learning
+    const plan = learning && present.length > 0
       ? exploreNode(market, {
         base,
-        learners,
+        learners: present.map((p) => p.learner),
         epoch: input.epoch + 1,
         warmup: input.warmup || !modelled,
       })
-      : { bundles: base, probe: null, reason: "the static policy does not explore" };
-    compute.apps.forEach((app, i) => {
-      const policyBundle = base[i] ?? bundleOfBytes(app.equal);
+      : {
+        bundles: base,
+        probe: null,
+        reason: learning ? "no app of the node is running" : "the static policy does not explore",
+      };
+    present.forEach(({ app }, i) => {
+      const split = equal[i] ?? app.equal;
+      const policyBundle = base[i] ?? bundleOfBytes(split);
       // The equal split stays in exact bytes (a round trip through MiB and Mbps could move it).
-      const policyBytes = ready ? bytesOfBundle(policyBundle) : app.equal;
+      const policyBytes = ready ? bytesOfBundle(policyBundle) : split;
       const probed = plan.bundles[i];
       this.#base.set(app.name, policyBytes);
       policyTargets.set(app.name, policyBytes);

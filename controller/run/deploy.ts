@@ -19,20 +19,29 @@ import {
   KEEP_BUNDLES,
   KEEP_RUNTIMES,
 } from "./deploy_cache.ts";
-import { encodeHex } from "./hex.ts";
-import { deployedRuntime, LOCAL_HOST_CLI, type SpiritRuntime } from "./runtime.ts";
+import { cachedBundle, controllerCacheDir, stampedRuntime } from "./local_artifacts.ts";
+import {
+  deployedRuntime,
+  LOCAL_FACTS_SCRIPT,
+  LOCAL_HOST_CLI,
+  type SpiritRuntime,
+} from "./runtime.ts";
 
 /** What one deploy did on a host. */
 export interface DeployOutcome {
   runtime: SpiritRuntime;
   /** The host's cache directory. */
   cacheDir: string;
+  /** Where the runtime and the bundle are on the host. */
+  paths: { deno: string; bundle: string };
   /** Files copied this time (missing, or replaced because their content was wrong). */
   copied: Array<"runtime" | "bundle">;
   /** Cached files whose content did not match their hash (deleted and copied again). */
   replaced: Array<"runtime" | "bundle">;
   /** Cache entries removed by pruning. */
   pruned: string[];
+  /** The output and exit of `then` when the cache was current (it ran), else null. */
+  then: { stdout: string; stderr: string; code: number } | null;
 }
 
 /** A deploy was refused or failed on a host; the message names the host and the problem. */
@@ -49,45 +58,58 @@ export { type Artifact, type Artifacts, KEEP_BUNDLES, KEEP_RUNTIMES };
 
 let artifacts: Promise<Artifacts> | undefined;
 
-async function describeFile(path: string): Promise<Artifact> {
-  const data = await Deno.readFile(path);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
-  return { path, sha256: encodeHex(digest), bytes: data.length };
+/** The checkout this controller runs from (the bundle's sources). */
+const CHECKOUT_ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Runs `deno bundle` of `entry` (a module of this checkout) into `output`. */
+async function bundleEntry(entry: string, output: string): Promise<void> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--platform", "deno", "-o", output, entry],
+    cwd: CHECKOUT_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!result.success) {
+    throw new Error(
+      `deno bundle of ${entry} failed: ${new TextDecoder().decode(result.stderr).slice(-2000)}`,
+    );
+  }
 }
 
-/** Bundles the host CLI (once per controller process) and hashes it and the Deno binary. */
+/**
+ * The Deno binary and the bundle of the host CLI with their hashes (once per controller
+ * process; both cached on this machine across processes, see local_artifacts.ts).
+ */
 export function prepareArtifacts(): Promise<Artifacts> {
   artifacts ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "spirit-bundle-" });
-    // The bundle is needed until the last deploy of this process; remove it when it exits.
-    globalThis.addEventListener("unload", () => {
-      try {
-        Deno.removeSync(dir, { recursive: true });
-      } catch (error) {
-        // Someone removed it already; anything else is worth seeing.
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-      }
-    });
-    const bundle = `${dir}/spirit.js`;
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--platform", "deno", "-o", bundle, LOCAL_HOST_CLI],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!output.success) {
-      throw new Error(
-        `deno bundle of ${LOCAL_HOST_CLI} failed: ${
-          new TextDecoder().decode(output.stderr).slice(-2000)
-        }`,
-      );
-    }
-    const [runtime, bundled] = await Promise.all([
-      describeFile(Deno.execPath()),
-      describeFile(bundle),
+    const cacheDir = await controllerCacheDir();
+    const [runtime, bundle] = await Promise.all([
+      stampedRuntime(Deno.execPath(), { cacheDir }),
+      cachedBundle(LOCAL_HOST_CLI, {
+        root: CHECKOUT_ROOT,
+        cacheDir,
+        bundle: (output) => bundleEntry(LOCAL_HOST_CLI, output),
+      }),
     ]);
-    return { runtime, bundle: bundled };
+    return { runtime, bundle };
   })();
   return artifacts;
+}
+
+let factsScript: Promise<string> | undefined;
+
+/** The facts program (host/facts.ts) bundled, as text for `deno run -A -` (once per process). */
+export function prepareFactsScript(): Promise<string> {
+  factsScript ??= (async () => {
+    const cacheDir = await controllerCacheDir();
+    const bundle = await cachedBundle(LOCAL_FACTS_SCRIPT, {
+      root: CHECKOUT_ROOT,
+      cacheDir,
+      bundle: (output) => bundleEntry(LOCAL_FACTS_SCRIPT, output),
+    });
+    return await Deno.readTextFile(bundle.path);
+  })();
+  return factsScript;
 }
 
 /** What deploy would ship to the playbook's SSH hosts (bundled now), or null when it has none. */
@@ -96,19 +118,40 @@ export async function shippedFor(playbook: Playbook): Promise<Artifacts | null> 
   return remote ? await prepareArtifacts() : null;
 }
 
+/** The `uname -m` names of the machines this controller's Deno runs on. */
+export function machineNames(): string[] {
+  return Deno.build.arch === "aarch64" ? ["aarch64", "arm64"] : [Deno.build.arch];
+}
+
 /** Parsed output of the cache script. */
 interface CacheState {
   root: string;
   runtime: string;
   bundle: string;
   pruned: string[];
+  /** What the command given to the probe printed after `then`, and its exit, if it ran. */
+  then: { stdout: string; stderr: string; code: number } | null;
+}
+
+/** A command to run on the host as soon as the probe finds the cache current. */
+export interface ThenCommand {
+  /** The argv; `$SPIRIT_RUNTIME` and `$SPIRIT_BUNDLE` in its environment are the files' paths. */
+  argv: readonly string[];
+  stdin?: string;
+  /** Longest time for the whole round trip, the command included. */
+  timeoutMs?: number;
 }
 
 async function runCacheScript(
   connector: Connector,
   shipped: Artifacts,
-  options: { mode: "probe" | "finish"; hash: { runtime: boolean; bundle: boolean } },
+  options: {
+    mode: "probe" | "finish";
+    hash: { runtime: boolean; bundle: boolean };
+    then?: ThenCommand;
+  },
 ): Promise<CacheState> {
+  const then = options.then;
   const result = await connector.exec([
     "sh",
     "-c",
@@ -121,14 +164,37 @@ async function runCacheScript(
     options.hash.bundle ? "1" : "0",
     String(KEEP_RUNTIMES),
     String(KEEP_BUNDLES),
-  ]);
-  const state: CacheState = { root: "", runtime: "", bundle: "", pruned: [] };
-  for (const line of result.stdout.split("\n")) {
+    machineNames().join(" "),
+    ...(then === undefined ? [] : ["then", ...then.argv]),
+  ], {
+    check: then === undefined,
+    ...(then?.stdin === undefined ? {} : { stdin: then.stdin }),
+    ...(then?.timeoutMs === undefined ? {} : { timeoutMs: then.timeoutMs }),
+  });
+  const state: CacheState = { root: "", runtime: "", bundle: "", pruned: [], then: null };
+  const mark = then === undefined ? -1 : result.stdout.indexOf("\nthen\n");
+  const own = mark < 0 ? result.stdout : result.stdout.slice(0, mark);
+  if (mark >= 0) {
+    const stdout = result.stdout.slice(mark + "\nthen\n".length);
+    state.then = { stdout, stderr: result.stderr, code: result.code };
+  } else if (result.code !== 0) {
+    throw new DeployError(
+      connector.host,
+      `the cache script failed (exit ${result.code}): ${result.stderr.slice(-500)}`,
+    );
+  }
+  for (const line of own.split("\n")) {
     const tab = line.indexOf("\t");
     if (tab < 0) continue;
     const key = line.slice(0, tab);
     const value = line.slice(tab + 1);
     if (key === "refuse") throw new DeployError(connector.host, `refused: ${value}`);
+    if (key === "arch") {
+      throw new DeployError(
+        connector.host,
+        `missing runtime: the host is ${value}, this controller ships a ${Deno.build.arch} Deno`,
+      );
+    }
     if (key === "root") state.root = value;
     else if (key === "runtime") state.runtime = value;
     else if (key === "bundle") state.bundle = value;
@@ -153,12 +219,13 @@ async function runCacheScript(
  */
 export async function deploy(
   connector: Connector,
-  options: { artifacts?: Artifacts } = {},
+  options: { artifacts?: Artifacts; then?: ThenCommand } = {},
 ): Promise<DeployOutcome> {
   const shipped = options.artifacts ?? await prepareArtifacts();
   const probe = await runCacheScript(connector, shipped, {
     mode: "probe",
     hash: { runtime: true, bundle: true },
+    ...(options.then === undefined ? {} : { then: options.then }),
   });
   const paths = {
     runtime: `${probe.root}/runtime/${shipped.runtime.sha256}/deno`,
@@ -192,9 +259,11 @@ export async function deploy(
   return {
     runtime: deployedRuntime({ deno: paths.runtime, bundle: paths.bundle }),
     cacheDir: probe.root,
+    paths: { deno: paths.runtime, bundle: paths.bundle },
     copied,
     replaced,
     pruned,
+    then: probe.then,
   };
 }
 

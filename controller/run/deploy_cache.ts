@@ -10,11 +10,24 @@
  * root and, when others may write to it, carry the sticky bit. Otherwise the script refuses,
  * naming the path.
  *
- * Arguments: `$1` mode (`probe` before copying, `finish` after: informational), `$2` runtime
+ * The verified stamp: once a file's content matched its hash, `<file>.verified` records the hash
+ * with the file's inode, size, modification and change times (`stat -c '%i %s %y %z'`, to the
+ * nanosecond). A later deploy that finds the same stamp takes the file as verified without
+ * reading it again (the 95 MB runtime on every host, every run); any change to the file (a
+ * write, a replacement, a chmod, `touch`) changes its change time, which no user can set back,
+ * so a changed file is always hashed again. Both files live in the user's private cache.
+ *
+ * Arguments: `$1` mode (`probe` before copying, `finish` after), `$2` runtime
  * sha256, `$3` bundle sha256, `$4`/`$5` whether to hash the runtime/bundle (1) or take them as
- * verified (0), `$6`/`$7` how many runtime/bundle entries to keep. Output: tab-separated lines
- * `refuse <message>` (then nothing else), or `root <dir>`, `runtime ok|missing|bad <sha256>`,
- * `bundle ...` and, once both are verified, `pruned <dir>` for each old entry removed (the
+ * verified (0), `$6`/`$7` how many runtime/bundle entries to keep, `$8` the machine names
+ * (`uname -m`) the runtime runs on, space-separated; optionally `$9` = `then` and a command
+ * after it, which a probe that finds both files verified runs at once (`exec`, with
+ * `SPIRIT_RUNTIME` and `SPIRIT_BUNDLE` set to their paths) after printing a line `then`: its
+ * output follows that line. Output: tab-separated lines `arch <name>`
+ * (the host is another architecture: nothing else is done), `refuse <message>` (then nothing
+ * else), or `root <dir>`, `runtime ok|missing|bad <sha256>`,
+ * `bundle ...` and, once both are verified after a copy (mode `finish`), `pruned <dir>` for
+ * each old entry removed (the
  * entries in use are touched first, so they are the most recent; entries of the first layout,
  * `<root>/<16 hex digits>/`, once unchanged for two days). A file whose content does not
  * match its hash is deleted.
@@ -45,6 +58,11 @@ export const DEPLOY_CACHE_SCRIPT = String.raw`
 umask 077
 uid=$(id -u)
 refuse() { printf 'refuse\t%s\n' "$1"; exit 0; }
+arch=$(uname -m)
+case " $8 " in
+  *" $arch "*) ;;
+  *) printf 'arch\t%s\n' "$arch"; exit 0 ;;
+esac
 case $XDG_CACHE_HOME in
   /*) base=$XDG_CACHE_HOME; root=$base/spirit ;;
   *) case $HOME in
@@ -73,18 +91,36 @@ digest() {
   if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r -- "$1"
   else sha256sum -- "$1"; fi | { read -r sum rest; printf '%s' "$sum"; }
 }
+stamp() { stat -c '%i %s %y %z' -- "$1"; }
 verify() {
   if [ "$3" = 0 ]; then printf 'ok'; return; fi
-  if [ -L "$1" ] || [ ! -f "$1" ]; then rm -f -- "$1"; printf 'missing'; return; fi
+  if [ -L "$1" ] || [ ! -f "$1" ]; then rm -f -- "$1" "$1.verified"; printf 'missing'; return; fi
+  seen=$(stamp "$1")
+  if [ -f "$1.verified" ] && [ "$(cat -- "$1.verified")" = "$2 $seen" ]; then
+    printf 'ok'; return
+  fi
   sum=$(digest "$1")
-  if [ "$sum" = "$2" ]; then printf 'ok'; else rm -f -- "$1"; printf 'bad\t%s' "$sum"; fi
+  if [ "$sum" = "$2" ]; then
+    printf '%s %s\n' "$2" "$seen" > "$1.verified"; printf 'ok'
+  else
+    rm -f -- "$1" "$1.verified"; printf 'bad\t%s' "$sum"
+  fi
 }
 runtime=$(verify "$runtime_dir/deno" "$2" "$4")
 bundle=$(verify "$bundle_dir/spirit.js" "$3" "$5")
 printf 'root\t%s\nruntime\t%s\nbundle\t%s\n' "$root" "$runtime" "$bundle"
 if [ "$runtime" != ok ] || [ "$bundle" != ok ]; then exit 0; fi
-chmod u+x -- "$runtime_dir/deno"
+# chmod changes the ctime (and so the stamp) even when the mode stays: only when needed.
+[ -x "$runtime_dir/deno" ] || chmod u+x -- "$runtime_dir/deno"
 touch -c -- "$runtime_dir" "$bundle_dir"
+# A command to run once the cache is current, in the same round trip (its output follows).
+if [ "$1" = probe ] && [ "$9" = then ]; then
+  shift 9
+  printf 'then\n'
+  SPIRIT_RUNTIME=$runtime_dir/deno SPIRIT_BUNDLE=$bundle_dir/spirit.js exec "$@"
+fi
+# Entries are added only by copies: pruning waits for one (the finish after it).
+if [ "$1" != finish ]; then exit 0; fi
 prune() {
   ls -1t -- "$1" | grep -E '^[0-9a-f]{64}$' | tail -n +$(( $2 + 1 )) | while read -r entry; do
     rm -rf -- "$1/$entry" && printf 'pruned\t%s\n' "$1/$entry"

@@ -207,3 +207,88 @@ Deno.test("deploy fails naming the file when a copy does not verify", async () =
     await assert.rejects(Deno.stat(cached), Deno.errors.NotFound);
   });
 });
+
+/** A PATH directory whose `openssl` logs each file it hashes, then hashes it with sha256sum. */
+async function countingDigest(
+  dir: string,
+): Promise<{ path: string; hashed: () => Promise<string[]> }> {
+  const log = `${dir}/hashed.log`;
+  await Deno.writeTextFile(log, "");
+  // The cache script calls `openssl dgst -sha256 -r -- FILE` when openssl is on PATH.
+  await Deno.writeTextFile(
+    `${dir}/openssl`,
+    `#!/bin/sh\nprintf '%s\\n' "$5" >> '${log}'\nexec sha256sum -- "$5"\n`,
+    { mode: 0o755 },
+  );
+  return {
+    path: `${dir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
+    hashed: async () => (await Deno.readTextFile(log)).split("\n").filter((l) => l !== ""),
+  };
+}
+
+Deno.test("deploy does not hash an unchanged verified file again", async () => {
+  await withDirs(async (local, home) => {
+    const digest = await countingDigest(local);
+    const host = new TestHost([`HOME=${home}`, `PATH=${digest.path}`]);
+    const files = await shipped(local);
+    const first = await deploy(host, { artifacts: files });
+    const runtime = `${first.cacheDir}/runtime/${files.runtime.sha256}/deno`;
+    // Hashed once after copying; the probe of the next deploys takes it from the stamp.
+    assert.equal((await digest.hashed()).filter((f) => f === runtime).length, 1);
+    await deploy(host, { artifacts: files });
+    await deploy(host, { artifacts: files });
+    assert.equal((await digest.hashed()).filter((f) => f === runtime).length, 1);
+    assert.deepEqual(host.puts, ["runtime", "bundle"]);
+  });
+});
+
+Deno.test("deploy hashes a changed file again, even with its size and mtime put back", async () => {
+  await withDirs(async (local, home) => {
+    const host = new TestHost([`HOME=${home}`]);
+    const files = await shipped(local);
+    const first = await deploy(host, { artifacts: files });
+    const cached = `${first.cacheDir}/bundle/${files.bundle.sha256}/spirit.js`;
+    const before = await Deno.stat(cached);
+    await Deno.writeTextFile(cached, "bundle v2"); // same length as "bundle v1"
+    await Deno.utime(cached, before.atime ?? new Date(), before.mtime ?? new Date());
+    const second = await deploy(host, { artifacts: files });
+    assert.deepEqual(second.replaced, ["bundle"]);
+    assert.equal(await Deno.readTextFile(cached), "bundle v1");
+  });
+});
+
+Deno.test("deploy refuses a host of another architecture before copying anything", async () => {
+  await withDirs(async (local, home) => {
+    // A `uname` that says the host is a machine this controller's Deno does not run on.
+    await Deno.writeTextFile(`${local}/uname`, "#!/bin/sh\necho riscv64\n", { mode: 0o755 });
+    const host = new TestHost([`HOME=${home}`, `PATH=${local}:${Deno.env.get("PATH")}`]);
+    await assert.rejects(
+      deploy(host, { artifacts: await shipped(local) }),
+      (error: unknown) =>
+        error instanceof DeployError &&
+        error.message.includes(`missing runtime: the host is riscv64, this controller ships`),
+    );
+    assert.deepEqual(host.puts, []);
+  });
+});
+
+Deno.test("deploy runs a command in the probe's round trip when the cache is current", async () => {
+  await withDirs(async (local, home) => {
+    const host = new TestHost([`HOME=${home}`]);
+    const files = await shipped(local);
+    const then = {
+      argv: ["sh", "-c", 'echo "runtime=$SPIRIT_RUNTIME"; cat; exit 3'],
+      stdin: "from stdin\n",
+    };
+    // Nothing cached yet: the files are copied and the command does not run.
+    const first = await deploy(host, { artifacts: files, then });
+    assert.equal(first.then, null);
+    const second = await deploy(host, { artifacts: files, then });
+    assert.deepEqual(second.copied, []);
+    assert.deepEqual(second.then, {
+      stdout: `runtime=${second.paths.deno}\nfrom stdin\n`,
+      stderr: "",
+      code: 3,
+    });
+  });
+});

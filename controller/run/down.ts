@@ -11,6 +11,8 @@
 import type { AppStatus } from "../../agent/protocol.ts";
 import type { RemovedDevice } from "../../remote_swap/protocol.ts";
 import { closeAll, connectorFor, onHosts } from "../connectors/connect.ts";
+import { Limiter } from "../connectors/limit.ts";
+import { DEFAULT_SSH_MAX_PARALLEL } from "../playbook/types.ts";
 import type { Connector } from "../connectors/types.ts";
 import { AgentClient, REMOTE_SWAP_TEARDOWN_TIMEOUT_MS } from "./agent_client.ts";
 import { deployRuntime } from "./deploy.ts";
@@ -223,7 +225,11 @@ async function downOnMachine(connector: Connector, machine: Machine): Promise<Ho
  * hosts on this machine, are one), all machines in parallel. A machine that cannot be reached
  * is reported with its error; the others are still cleaned.
  */
-export async function down(runs: readonly RecordedRun[]): Promise<HostCleanup[]> {
+export async function down(
+  runs: readonly RecordedRun[],
+  options: { sshMaxParallel?: number } = {},
+): Promise<HostCleanup[]> {
+  const limiter = new Limiter(options.sshMaxParallel ?? DEFAULT_SSH_MAX_PARALLEL);
   const machines = new Map<string, Machine>();
   for (const run of runs) {
     for (const host of run.hosts) {
@@ -239,7 +245,7 @@ export async function down(runs: readonly RecordedRun[]): Promise<HostCleanup[]>
     connectorFor({
       name: m.hosts.map((h) => h.name).join("+"),
       ssh: m.hosts[0]?.ssh ?? null,
-    })
+    }, { limiter })
   );
   try {
     const outcomes = await onHosts(connectors, (connector) => {

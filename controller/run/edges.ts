@@ -5,6 +5,7 @@
  * @module
  */
 import { connectorFor } from "../connectors/connect.ts";
+import { Limiter } from "../connectors/limit.ts";
 import type { Connector } from "../connectors/types.ts";
 import type { Host } from "../playbook/types.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -20,10 +21,16 @@ export interface RunEdges {
   clock: Clock;
 }
 
-/** The real edges: OpenSSH or local processes, the deployed runtime, the system clock. */
-export function realEdges(): RunEdges {
+/**
+ * The real edges: OpenSSH or local processes, the deployed runtime, the system clock. SSH work
+ * on all hosts together takes slots of one limiter of `sshMaxParallel` (default: unbounded).
+ */
+export function realEdges(options: { sshMaxParallel?: number } = {}): RunEdges {
+  const limiter = options.sshMaxParallel === undefined
+    ? undefined
+    : new Limiter(options.sshMaxParallel);
   return {
-    connect: (host) => connectorFor(host),
+    connect: (host) => connectorFor(host, limiter === undefined ? {} : { limiter }),
     runtime: (host, connector) =>
       host.ssh === null ? Promise.resolve(localRuntime()) : deployRuntime(connector),
     clock: systemClock(),

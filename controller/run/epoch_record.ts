@@ -23,6 +23,8 @@ export interface EpochTimings {
   estimateMs: number;
   auctionMs: number;
   enforceMs: number;
+  /** The controller process's CPU time over the same steps. */
+  cpuMs?: number;
 }
 
 /** What an epoch record is made of. */

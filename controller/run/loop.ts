@@ -4,6 +4,7 @@
  * against real hosts and in the simulator.
  * @module
  */
+import process from "node:process";
 import type { AppSample } from "../../agent/protocol.ts";
 import type { ResourceBytes } from "../auction/units.ts";
 import type { Playbook } from "../playbook/types.ts";
@@ -14,7 +15,7 @@ import type { Clock } from "./clock.ts";
 import type { Decider } from "./decide.ts";
 import { enforceNode } from "./enforce.ts";
 import { epochRecord } from "./epoch_record.ts";
-import type { Emit } from "./events.ts";
+import { type Emit, faultDetails } from "./events.ts";
 import { PhaseWatch } from "./phase_watch.ts";
 import type { RunPlan } from "./plan.ts";
 
@@ -25,6 +26,12 @@ export interface LoopSession {
   setAllocation(app: string, allocation: ResourceBytes): Promise<void>;
   /** Apps that are not running, and why. */
   down(): Map<string, string>;
+  /** Apps whose process is gone: they hold no allocation until they are back. */
+  away(): Set<string>;
+  /** Apps to relaunch at the share enforcement gives them (see `relaunchAt`). */
+  returning(): Set<string>;
+  /** Relaunches a returning app at `allocation`; rejects (after reporting it) when it failed. */
+  relaunchAt(app: string, allocation: ResourceBytes): Promise<void>;
   /** Resolves once the events raised by agent messages so far are written. */
   settled(): Promise<void>;
 }
@@ -39,6 +46,8 @@ export interface LoopContext {
   clock: Clock;
   /** Measures the loop's own work for the record's timings (default: performance.now). */
   stopwatch?: () => number;
+  /** The process's CPU time in ms for the record's `cpuMs` (default: process.cpuUsage). */
+  cpuTime?: () => number;
   emit: Emit;
   /** Called with each epoch's record, in order. */
   record(record: EpochRecord): Promise<void>;
@@ -52,17 +61,35 @@ export interface LoopResult {
   interrupted: boolean;
 }
 
+/** This process's CPU time (user and system), in ms. */
+export function processCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+/**
+ * The first epoch boundary after `nowMs`. When an epoch's work ran past the end of the next
+ * epoch too, that next epoch ends at the first boundary at least half an epoch away instead: a
+ * stall (an unreachable host) never leaves a burst of empty epochs behind it.
+ */
+export function nextBoundaryMs(startedMs: number, epochMs: number, nowMs: number): number {
+  return startedMs + (Math.floor((nowMs - startedMs) / epochMs) + 1) * epochMs;
+}
+
 /** Runs epochs until the playbook's duration is over or `signal` aborts. */
 export async function runLoop(context: LoopContext): Promise<LoopResult> {
   const { playbook, plan, session, state, decider, clock, signal } = context;
   const stopwatch = context.stopwatch ?? (() => performance.now());
+  const cpuTime = context.cpuTime ?? processCpuMs;
   const started = clock.now();
   const phases = new PhaseWatch();
+  let boundary = started + playbook.epochMs;
   for (let epoch = 0;; epoch++) {
-    await clock.sleep(started + (epoch + 1) * playbook.epochMs - clock.now(), signal);
+    await clock.sleep(boundary - clock.now(), signal);
     if (signal?.aborted) return { epochs: epoch, interrupted: true };
     const elapsedMs = clock.now() - started;
     const collectStart = stopwatch();
+    const cpuStart = cpuTime();
     await session.heal();
     const samples = await session.collect();
     const collectMs = stopwatch() - collectStart;
@@ -77,30 +104,42 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
         time: new Date(clock.wallTime() - change.agoMs).toISOString(),
       });
     }
+    // What a gone app held is free for the others until it is back.
+    const away = session.away();
+    for (const app of away) state.release(app, epoch);
     const allocations = state.snapshot();
     const warmup = elapsedMs <= playbook.warmupMs;
-    const decision = decider.decide({ epoch, warmup, samples, allocations });
+    const decision = decider.decide({ epoch, warmup, samples, allocations, absent: away });
     state.request(decision.targets);
     const enforceStart = stopwatch();
     const down = session.down();
+    const returning = session.returning();
+    // A returning app's grow step is its relaunch, at what its node has free.
+    const skip = new Map([...down].filter(([app]) => !returning.has(app)));
     const outcomes = (await Promise.all(plan.computes.map(async (compute) =>
       (await enforceNode(compute.host, {
         state,
         epoch,
-        down,
+        down: skip,
         apply: (app, allocation) =>
-          session.setAllocation(app, allocation),
+          returning.has(app)
+            ? session.relaunchAt(app, allocation)
+            : session.setAllocation(app, allocation),
       })).map((outcome) => ({ ...outcome, host: compute.host }))
     ))).flat();
     const enforceMs = stopwatch() - enforceStart;
+    const cpuMs = cpuTime() - cpuStart;
     for (const outcome of outcomes) {
-      if (outcome.error === null) continue;
+      // A failed relaunch is reported by the session.
+      if (outcome.error === null || returning.has(outcome.app)) {
+        continue;
+      }
       await context.emit({
         kind: "fault",
         host: outcome.host,
         app: outcome.app,
         message: `allocation not applied (retried next epoch): ${outcome.error}`,
-        details: { allocation: outcome.allocation },
+        details: faultDetails("enforcement-failed", { allocation: outcome.allocation }),
       });
     }
     await session.settled();
@@ -119,11 +158,19 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
         estimateMs: decision.estimateMs,
         auctionMs: decision.auctionMs,
         enforceMs,
+        cpuMs,
       },
     }));
     if (
       playbook.durationMs !== null &&
       clock.now() - started >= playbook.durationMs - playbook.epochMs / 2
-    ) return { epochs: epoch + 1, interrupted: false };
+    ) {
+      return { epochs: epoch + 1, interrupted: false };
+    }
+    boundary += playbook.epochMs;
+    if (boundary <= clock.now()) {
+      // At least half an epoch away, so that the next epoch has samples to show.
+      boundary = nextBoundaryMs(started, playbook.epochMs, clock.now() + playbook.epochMs / 2);
+    }
   }
 }

@@ -12,13 +12,14 @@ import { AllocationState } from "./allocation_state.ts";
 import { Decider } from "./decide.ts";
 import { shippedFor } from "./deploy.ts";
 import { realEdges, type RunEdges } from "./edges.ts";
-import type { Emit } from "./events.ts";
+import { type Emit, faultDetails } from "./events.ts";
 import { newRunId } from "./ids.ts";
 import { type LiveView, liveView } from "./live_view.ts";
 import { runLoop } from "./loop.ts";
 import { describePlan, planRun } from "./plan.ts";
 import { RUN_INFO_FILE, runInfoFor } from "./run_info.ts";
 import { RunSession } from "./session.ts";
+import { StartError } from "./start_error.ts";
 
 /** How a run reports progress on the terminal (`silent`: not at all). */
 export type OutputMode = "live" | "quiet" | "json" | "silent";
@@ -44,12 +45,23 @@ export interface RunResult {
   interrupted: boolean;
 }
 
+/**
+ * How long the session waits for an agent's samples or a re-attachment before the epoch goes
+ * on without that host: the epoch length, within 2 to 10 s.
+ */
+export function responseTimeoutMs(epochMs: number): number {
+  return Math.min(10_000, Math.max(2_000, epochMs));
+}
+
 /** Runs a validated playbook; see the module documentation. */
 export async function runPlaybook(
   playbook: Playbook,
   options: RunOptions = {},
 ): Promise<RunResult> {
-  const edges: RunEdges = { ...realEdges(), ...options.edges };
+  const edges: RunEdges = {
+    ...realEdges({ sshMaxParallel: playbook.ssh.maxParallel }),
+    ...options.edges,
+  };
   const { clock } = edges;
   const plan = planRun(playbook, newRunId(playbook.name, clock.wallTime()));
   if (options.dryRun) {
@@ -74,7 +86,10 @@ export async function runPlaybook(
   const session = new RunSession(playbook, plan, {
     edges,
     emit,
-    allocationOf: (app) => state.inForce(app),
+    allocationOf: (app) => state.isReleased(app) ? null : state.inForce(app),
+    responseTimeoutMs: responseTimeoutMs(playbook.epochMs),
+    maxParallel: playbook.ssh.maxParallel,
+    ...(options.stopwatch === undefined ? {} : { stopwatch: options.stopwatch }),
   });
   let result = { epochs: 0, interrupted: false };
   try {
@@ -99,7 +114,11 @@ export async function runPlaybook(
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
   } catch (error) {
-    await emit({ kind: "fault", message: (error as Error).message }).catch(() => undefined);
+    await emit({
+      kind: "fault",
+      message: (error as Error).message,
+      details: faultDetails(error instanceof StartError ? "start-failed" : "run-failed"),
+    }).catch(() => undefined);
     throw error;
   } finally {
     if (result.interrupted) {

@@ -35,6 +35,10 @@ async function simulate(faults: SimFault[]): Promise<Outcome> {
 const matching = (events: RunEvent[], kind: RunEvent["kind"], pattern: RegExp) =>
   events.filter((e) => e.kind === kind && pattern.test(e.message));
 
+/** Events naming `fault` in `details.fault`. */
+const slugs = (events: RunEvent[], fault: string) =>
+  events.filter((e) => e.details?.fault === fault);
+
 /** Measured throughput of `app` in the records from `fromMs` of elapsed time on. */
 function throughputAfter(records: EpochRecord[], app: string, fromMs: number): number[] {
   return records.filter((r) => r.elapsedMs > fromMs).map((r) =>
@@ -64,6 +68,7 @@ Deno.test("a simulated run records every epoch and tears everything down", async
 Deno.test("a lost agent session is re-attached and the apps run on", async () => {
   const outcome = await simulate([{ kind: "agent-session-lost", host: "node", atMs: 5500 }]);
   assert.equal(matching(outcome.events, "fault", /agent session ended/).length, 1);
+  assert.equal(slugs(outcome.events, "agent-lost").length, 1);
   const reattached = matching(outcome.events, "restart", /agent re-attached/);
   assert.equal(reattached.length, 1);
   assert.doesNotMatch(reattached[0]?.message ?? "", /relaunching/);
@@ -79,6 +84,8 @@ Deno.test("a killed agent daemon is replaced and its apps relaunched at their al
     matching(outcome.events, "restart", /agent re-attached/)[0]?.message ?? "",
     /relaunching kv, scan/,
   );
+  assert.equal(slugs(outcome.events, "agent-lost").length, 1);
+  assert.equal(slugs(outcome.events, "agent-daemon-lost").length, 1);
   const relaunched = outcome.result.world.applied.filter((a) =>
     a.timeMs === 9000 && a.via === "launch"
   );
@@ -100,6 +107,8 @@ Deno.test("a dead memory server is restarted and its far-memory apps relaunched"
   assert.equal(matching(outcome.events, "restart", /relaunched on the restarted/).length, 2);
   // The apps' crashes (they lost their memory server) are events too.
   assert.equal(matching(outcome.events, "fault", /app crashed/).length, 2);
+  assert.equal(slugs(outcome.events, "memserver-exited").length, 1);
+  assert.equal(slugs(outcome.events, "app-crashed").length, 2);
   assert.ok(throughputAfter(outcome.records, "scan", 9000).every((ops) => ops > 0));
   assertNothingLeft(outcome);
 });
@@ -108,6 +117,7 @@ Deno.test("a crashed app is an event and is relaunched at the next epoch", async
   const outcome = await simulate([{ kind: "app-crash", app: "kv", atMs: 4300 }]);
   const crash = matching(outcome.events, "fault", /app crashed \(exit status 1\)/);
   assert.deepEqual(crash.map((e) => e.app), ["kv"]);
+  assert.deepEqual(slugs(outcome.events, "app-crashed").map((e) => e.app), ["kv"]);
   assert.equal(matching(outcome.events, "restart", /relaunched \(attempt 1\)/).length, 1);
   const relaunch = outcome.result.world.applied.filter((a) =>
     a.app === "kv" && a.timeMs === 5000 && a.via === "launch"
@@ -120,6 +130,7 @@ Deno.test("a crashed app is an event and is relaunched at the next epoch", async
 Deno.test("an app that exits by itself is an event and stays down", async () => {
   const outcome = await simulate([{ kind: "app-exit", app: "scan", atMs: 10_100 }]);
   assert.equal(matching(outcome.events, "stop", /exited by itself \(exit status 0\)/).length, 1);
+  assert.deepEqual(slugs(outcome.events, "app-exited").map((e) => e.app), ["scan"]);
   assert.equal(matching(outcome.events, "restart", /relaunch/).length, 0);
   const after = outcome.records.filter((r) => r.elapsedMs > 12_000);
   assert.ok(
@@ -136,6 +147,7 @@ Deno.test("a relaunch that fails is a fault event, the app is down, and the run 
   ]);
   const failed = matching(outcome.events, "fault", /relaunch failed: .*injected fault/);
   assert.deepEqual(failed.map((e) => e.time), [6000, 7000].map((ms) => new Date(ms).toISOString()));
+  assert.equal(slugs(outcome.events, "relaunch-failed").length, 2);
   assert.match(outcome.records.find((r) => r.epoch === 6)?.apps[0]?.down ?? "", /relaunch failed/);
   assert.equal(outcome.result.epochs, 20);
   assert.ok(throughputAfter(outcome.records, "kv", 10_000).every((ops) => ops > 0));
@@ -143,7 +155,7 @@ Deno.test("a relaunch that fails is a fault event, the app is down, and the run 
   assertNothingLeft(outcome);
 });
 
-Deno.test("an app relaunched too often is left down", async () => {
+Deno.test("an app relaunched too often in a row is left down", async () => {
   const crashes = [3100, 5100, 7100, 9100].map((atMs): SimFault => ({
     kind: "app-crash",
     app: "scan",
@@ -151,8 +163,25 @@ Deno.test("an app relaunched too often is left down", async () => {
   }));
   const outcome = await simulate(crashes);
   assert.equal(matching(outcome.events, "restart", /relaunched \(attempt/).length, 3);
-  assert.equal(matching(outcome.events, "fault", /left down/).length, 1);
-  assert.match(outcome.records.at(-1)?.apps[1]?.down ?? "", /relaunched 3 times already/);
+  assert.deepEqual(slugs(outcome.events, "app-given-up").map((e) => e.app), ["scan"]);
+  assert.match(outcome.records.at(-1)?.apps[1]?.down ?? "", /relaunched 3 times in a row/);
+  // Left down, it holds nothing: kv has the whole node.
+  const last = outcome.records.at(-1)?.apps;
+  assert.equal(last?.[1]?.cacheMiB, 0);
+  assert.equal(last?.[0]?.cacheMiB, 8);
+  assertNothingLeft(outcome);
+});
+
+Deno.test("an app's relaunch count starts over once it has run for a few epochs", async () => {
+  const crashes = [2100, 7100, 12_100, 17_100].map((atMs): SimFault => ({
+    kind: "app-crash",
+    app: "scan",
+    atMs,
+  }));
+  const outcome = await simulate(crashes);
+  assert.equal(matching(outcome.events, "restart", /relaunched \(attempt 1\)/).length, 4);
+  assert.deepEqual(slugs(outcome.events, "app-given-up"), []);
+  assert.ok(throughputAfter(outcome.records, "scan", 19_000).every((ops) => ops > 0));
   assertNothingLeft(outcome);
 });
 
@@ -164,6 +193,7 @@ Deno.test("collect errors are gaps, not faults", async () => {
     untilMs: 8000,
   }]);
   assert.equal(matching(outcome.events, "gap", /no samples this epoch/).length, 2);
+  assert.equal(slugs(outcome.events, "collect-failed").length, 2);
   const gapEpochs = outcome.records.filter((r) =>
     r.epoch > 0 && r.apps.every((a) => a.opsPerSec === null)
   );
@@ -171,16 +201,25 @@ Deno.test("collect errors are gaps, not faults", async () => {
   assertNothingLeft(outcome);
 });
 
-Deno.test("an unreachable host is re-tried, then given up, and the run finishes", async () => {
+Deno.test("an unreachable host is retried until it is back, its apps down meanwhile", async () => {
   const outcome = await simulate([{
     kind: "host-unreachable",
     host: "node",
     fromMs: 5500,
-    untilMs: 60_000,
+    untilMs: 9500,
   }]);
   assert.equal(outcome.result.epochs, 20);
-  assert.equal(matching(outcome.events, "fault", /re-attaching failed/).length, 3);
-  assert.equal(matching(outcome.events, "fault", /given up on this host/).length, 1);
-  assert.match(outcome.records.at(-1)?.apps[0]?.down ?? "", /agent on node unreachable/);
-  assert.equal(matching(outcome.events, "warning", /agent teardown/).length, 1);
+  // One outage: one fault of each kind, the later failed attempts as warnings.
+  assert.equal(slugs(outcome.events, "agent-lost").length, 1);
+  assert.equal(slugs(outcome.events, "host-unreachable").length, 1);
+  assert.equal(matching(outcome.events, "warning", /still unreachable/).length, 3);
+  assert.equal(matching(outcome.events, "restart", /agent re-attached/).length, 1);
+  for (const epoch of [6, 7, 8]) {
+    const apps = outcome.records.find((r) => r.epoch === epoch)?.apps ?? [];
+    assert.ok(apps.every((a) => /agent on node unreachable/.test(a.down ?? "")), `${epoch}`);
+  }
+  // The apps ran on meanwhile (the daemon kept them), and are measured again once it is back.
+  assert.ok(throughputAfter(outcome.records, "kv", 11_000).every((ops) => ops > 0));
+  assert.equal(slugs(outcome.events, "relaunch-failed").length, 0);
+  assertNothingLeft(outcome);
 });
