@@ -43,6 +43,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -273,14 +274,22 @@ static uint64_t get64(const uint8_t *p) {
   return v;
 }
 
-static int send_all(int fd, const void *data, size_t length, int more) {
-  const uint8_t *p = data;
-  while (length > 0) {
-    ssize_t n = send(fd, p, length, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+/* Sends the parts as one stream with as few sendmsg calls as the socket allows (one, usually). */
+static int send_parts(int fd, struct iovec *iov, int count) {
+  while (count > 0) {
+    struct msghdr message = {.msg_iov = iov, .msg_iovlen = (size_t)count};
+    ssize_t n = sendmsg(fd, &message, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return -1;
-    p += n;
-    length -= (size_t)n;
+    while (count > 0 && (size_t)n >= iov->iov_len) {
+      n -= (ssize_t)iov->iov_len;
+      iov++;
+      count--;
+    }
+    if (count > 0) {
+      iov->iov_base = (uint8_t *)iov->iov_base + n;
+      iov->iov_len -= (size_t)n;
+    }
   }
   return 0;
 }
@@ -298,34 +307,58 @@ static int recv_all(int fd, void *data, size_t length) {
   return 0;
 }
 
+/* Receives at least `min` bytes of the stream into `a` (a_len bytes) and then `b` (b_len), in
+ * one recvmsg when they have arrived. Only one reply is ever outstanding on a link, so nothing
+ * past it is read. Returns the bytes received, or -1. */
+static long recv_parts(int fd, uint8_t *a, size_t a_len, uint8_t *b, size_t b_len, size_t min) {
+  size_t got = 0;
+  while (got < min) {
+    struct iovec iov[2];
+    int count = 0;
+    if (got < a_len) iov[count++] = (struct iovec){a + got, a_len - got};
+    size_t in_b = got > a_len ? got - a_len : 0;
+    if (b_len > in_b) iov[count++] = (struct iovec){b + in_b, b_len - in_b};
+    struct msghdr message = {.msg_iov = iov, .msg_iovlen = (size_t)count};
+    ssize_t n = recvmsg(fd, &message, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = ECONNRESET; /* the server closed the connection */
+    if (n <= 0) return -1;
+    got += (size_t)n;
+  }
+  return (long)got;
+}
+
 /* Sends one request (header + up to two body parts) and receives the reply; the reply body goes
- * to `out` (at most out_len bytes). Returns the body length, LINK_LOST or LINK_REFUSED. */
+ * to `out` (at most out_len bytes). A request is one sendmsg, a reply usually one recvmsg.
+ * Returns the body length, LINK_LOST or LINK_REFUSED. */
 static long call(struct link *l, uint8_t op, uint32_t region, uint64_t offset, const void *a,
                  size_t a_len, const void *b, size_t b_len, void *out, size_t out_len) {
-  uint8_t h[HDR + 16];
+  uint8_t h[HDR];
   memset(h, 0, HDR);
   put32(h, (uint32_t)(a_len + b_len));
   h[4] = op;
   put32(h + 8, ++l->request_id);
   put32(h + 12, region);
   put64(h + 16, offset);
-  size_t inline_len = a_len <= 16 && b_len == 0 ? a_len : 0;
-  if (inline_len) memcpy(h + HDR, a, a_len);
-  if (send_all(l->fd, h, HDR + inline_len, !inline_len && (a_len + b_len) > 0) != 0) return LINK_LOST;
-  if (!inline_len && a_len && send_all(l->fd, a, a_len, b_len > 0) != 0) return LINK_LOST;
-  if (b_len && send_all(l->fd, b, b_len, 0) != 0) return LINK_LOST;
+  struct iovec iov[3] = {{h, HDR}, {(void *)a, a_len}, {(void *)b, b_len}};
+  if (send_parts(l->fd, iov, b_len ? 3 : a_len ? 2 : 1) != 0) return LINK_LOST;
   uint8_t r[HDR];
-  if (recv_all(l->fd, r, HDR) != 0) return LINK_LOST;
+  long got = recv_parts(l->fd, r, HDR, out, out != NULL ? out_len : 0, HDR);
+  if (got < 0) return LINK_LOST;
+  size_t have = (size_t)got - HDR; /* body bytes already in `out` */
   uint32_t body = get32(r);
   uint16_t status;
   memcpy(&status, r + 6, 2);
-  if (get32(r + 8) != l->request_id || body > MAX_TRANSFER + 8192) return LINK_LOST;
+  if (get32(r + 8) != l->request_id || body > MAX_TRANSFER + 8192 || have > body) return LINK_LOST;
   if (op == OP_SWAP_OPEN) l->region = get32(r + 12);
   if (status != ST_OK) {
+    /* The message: what came with the header (in `out`), then the rest. */
     size_t keep = body < sizeof link_message - 1 ? body : sizeof link_message - 1;
-    if (recv_all(l->fd, link_message, keep) != 0) return LINK_LOST;
+    size_t copied = have < keep ? have : keep;
+    if (copied) memcpy(link_message, out, copied);
+    if (copied < keep && recv_all(l->fd, link_message + copied, keep - copied) != 0) return LINK_LOST;
     link_message[keep] = 0;
-    for (size_t left = body - keep; left > 0;) {
+    for (size_t left = body - (have > keep ? have : keep); left > 0;) {
       char sink[256];
       size_t chunk = left < sizeof sink ? left : sizeof sink;
       if (recv_all(l->fd, sink, chunk) != 0) return LINK_LOST;
@@ -335,7 +368,7 @@ static long call(struct link *l, uint8_t op, uint32_t region, uint64_t offset, c
     return LINK_REFUSED;
   }
   if (body > out_len) return LINK_LOST;
-  if (body && recv_all(l->fd, out, body) != 0) return LINK_LOST;
+  if (body > have && recv_all(l->fd, (uint8_t *)out + have, body - have) != 0) return LINK_LOST;
   return (long)body;
 }
 
