@@ -3,7 +3,9 @@
  * device, beside a loop-device swap on a local file measured in the same run. A C prober in a
  * memory cgroup (limit well below its memory) fills its memory (swap-out), reads it back in
  * order (sequential swap-in) and then reads random 4 KiB pages one at a time (depth-1 fault
- * latency, random swap-in). The memory server runs on loopback (TCP). Needs root, /dev/fuse,
+ * latency, random swap-in). Then the bench swaps the device off (it owns it) and a second C
+ * prober reads and writes it directly (O_DIRECT): the device's own speed, without the kernel's
+ * swap code. The memory server runs on loopback (TCP). Needs root, /dev/fuse,
  * gcc and util-linux. Targets from issue 9: sequential swap-in >= 150 MiB/s, random 4 KiB
  * >= 30 MiB/s, p99 fault latency <= 1 ms.
  * @module
@@ -18,6 +20,12 @@ import {
   proberArgv,
   type ProberReport,
 } from "../remote_swap/bench/prober.ts";
+import {
+  buildDeviceProber,
+  deviceProberArgv,
+  runDeviceProber,
+} from "../remote_swap/bench/device_prober.ts";
+import type { CProgram } from "../remote_swap/bench/c_program.ts";
 import { removeDevice } from "../remote_swap/down.ts";
 import type { EngineKind } from "../remote_swap/protocol.ts";
 import {
@@ -28,55 +36,21 @@ import {
   makeSwap,
 } from "../remote_swap/system.ts";
 import { startRemoteSwap } from "../remote_swap/up.ts";
+import {
+  type DeviceFigures,
+  deviceFigures,
+  formatRemoteSwapBench,
+  REMOTE_SWAP_TARGETS,
+  type RemoteSwapBench,
+  type SwapFigures,
+  swapFigures,
+} from "./remote_swap_bench_report.ts";
 
 const MiB = 1 << 20;
 
-/** The issue's targets. */
-export const REMOTE_SWAP_TARGETS = {
-  sequentialSwapInMiBps: 150,
-  randomSwapInMiBps: 30,
-  faultP99Us: 1000,
-} as const;
-
-/** Figures of one swap device. */
-export interface SwapFigures {
-  device: string;
-  /** "remote (tcp, c engine)", "remote (tcp, ts engine)" or "local loop file". */
-  name: string;
-  sequentialSwapInMiBps: number;
-  randomSwapInMiBps: number;
-  swapOutMiBps: number;
-  faultP50Us: number;
-  faultP99Us: number;
-  randomFaults: number;
-  /** Pages that read back wrong (must be 0). */
-  badPages: number;
-}
-
-/** What `spirit bench remote-swap --json` prints. */
-export interface RemoteSwapBench {
-  sizeMiB: number;
-  cacheMiB: number;
-  randomPages: number;
-  targets: typeof REMOTE_SWAP_TARGETS;
-  /** Load average when the run started (the machine may be shared). */
-  loadAverage: number[];
-  results: SwapFigures[];
-}
-
-function figures(name: string, device: string, report: ProberReport): SwapFigures {
-  const mibps = (pages: number, us: number) => us <= 0 ? 0 : (pages * 4096 / MiB) / (us / 1e6);
-  return {
-    device,
-    name,
-    sequentialSwapInMiBps: mibps(report.seqSwappedPages, report.seqUs),
-    randomSwapInMiBps: mibps(report.randomFaults, report.randomUs),
-    swapOutMiBps: mibps(report.fillSwappedPages, report.fillUs),
-    faultP50Us: report.faultP50Us,
-    faultP99Us: report.faultP99Us,
-    randomFaults: report.randomFaults,
-    badPages: report.badPages,
-  };
+/** The 1, 5 and 15 minute load averages. */
+async function readLoadAverage(): Promise<number[]> {
+  return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).map(Number);
 }
 
 /** Runs the prober on `device` in a cgroup of `cacheMiB`; returns its report. */
@@ -98,6 +72,38 @@ async function probe(
     throw new Error(`the swap prober failed on ${device} (exit ${result.exitCode}): ${stdout}`);
   }
   return parseProberReport(stdout);
+}
+
+/** Measures `device`: through swap, then (swapped off) directly; returns both figures. */
+async function measure(
+  name: string,
+  device: string,
+  options: {
+    swapProberArgv: string[];
+    deviceProber: CProgram;
+    cacheMiB: number;
+    sizeMiB: number;
+    randomPages: number;
+    log: (line: string) => void;
+  },
+): Promise<{ swap: SwapFigures; direct: DeviceFigures }> {
+  options.log(`${name}: probing ${device} through swap`);
+  const swap = swapFigures(
+    name,
+    device,
+    await probe(device, { proberArgv: options.swapProberArgv, cacheMiB: options.cacheMiB }),
+  );
+  await disableSwap(device);
+  options.log(`${name}: swapped off; probing ${device} directly (O_DIRECT)`);
+  const report = await runDeviceProber(
+    deviceProberArgv(options.deviceProber, {
+      device,
+      sizeMiB: options.sizeMiB,
+      randomReads: options.randomPages,
+      seed: 11,
+    }),
+  );
+  return { swap, direct: deviceFigures(name, device, report) };
 }
 
 /** A loop-device swap on a local file (the comparison), removed by the returned function. */
@@ -136,15 +142,31 @@ export async function runRemoteSwapBench(options: {
   if (Deno.uid() !== 0) {
     throw new Error("spirit bench remote-swap needs root (cgroups, swap, FUSE)");
   }
-  const loadAverage = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).map(Number);
+  const loadAverage = await readLoadAverage();
   const dir = await Deno.makeTempDir({ prefix: "spirit-bench-remote-swap-" });
   const prober = await buildProber();
+  const deviceProber = await buildDeviceProber().catch(async (error) => {
+    await prober.remove();
+    throw error;
+  });
   const results: SwapFigures[] = [];
-  const argv = proberArgv(prober, {
+  const deviceResults: DeviceFigures[] = [];
+  const measureOptions = {
+    swapProberArgv: proberArgv(prober, {
+      sizeMiB: options.sizeMiB,
+      randomPages: options.randomPages,
+      seed: 7,
+    }),
+    deviceProber,
+    cacheMiB: options.cacheMiB,
     sizeMiB: options.sizeMiB,
     randomPages: options.randomPages,
-    seed: 7,
-  });
+    log: options.log,
+  };
+  const record = (figures: { swap: SwapFigures; direct: DeviceFigures }) => {
+    results.push(figures.swap);
+    deviceResults.push(figures.direct);
+  };
   try {
     const tokenFile = `${dir}/token`;
     await Deno.writeTextFile(tokenFile, `${crypto.randomUUID()}\n`, { mode: 0o600 });
@@ -167,14 +189,7 @@ export async function runRemoteSwapBench(options: {
           root,
         });
         try {
-          options.log(`${name}: probing ${up.device}`);
-          results.push(
-            figures(
-              name,
-              up.device,
-              await probe(up.device, { proberArgv: argv, cacheMiB: options.cacheMiB }),
-            ),
-          );
+          record(await measure(name, up.device, measureOptions));
         } finally {
           await removeDevice(root, up.id);
         }
@@ -185,19 +200,13 @@ export async function runRemoteSwapBench(options: {
     options.log("local loop file: starting the device");
     const local = await localLoopSwap(options.sizeMiB * 2 * MiB);
     try {
-      options.log(`local loop file: probing ${local.device}`);
-      results.push(
-        figures(
-          "local loop file",
-          local.device,
-          await probe(local.device, { proberArgv: argv, cacheMiB: options.cacheMiB }),
-        ),
-      );
+      record(await measure("local loop file", local.device, measureOptions));
     } finally {
       await local.remove();
     }
   } finally {
     await prober.remove();
+    await deviceProber.remove();
     await Deno.remove(dir, { recursive: true });
   }
   return {
@@ -206,33 +215,10 @@ export async function runRemoteSwapBench(options: {
     randomPages: options.randomPages,
     targets: REMOTE_SWAP_TARGETS,
     loadAverage,
+    loadAverageAtEnd: await readLoadAverage(),
     results,
+    deviceResults,
   };
-}
-
-/** The human-readable table. */
-export function formatRemoteSwapBench(bench: RemoteSwapBench): string {
-  const t = bench.targets;
-  const lines = [
-    `prober: ${bench.sizeMiB} MiB under a ${bench.cacheMiB} MiB cgroup limit, ` +
-    `${bench.randomPages} random 4 KiB reads; load average at start ${bench.loadAverage.join(" ")}`,
-    "device                    seq swap-in   random 4K   swap-out    fault p50   fault p99",
-  ];
-  for (const r of bench.results) {
-    lines.push(
-      `${r.name.padEnd(25)} ${r.sequentialSwapInMiBps.toFixed(1).padStart(7)} MiB/s ` +
-        `${r.randomSwapInMiBps.toFixed(1).padStart(7)} MiB/s ${
-          r.swapOutMiBps.toFixed(1).padStart(7)
-        } MiB/s ` +
-        `${r.faultP50Us.toFixed(0).padStart(8)} us ${r.faultP99Us.toFixed(0).padStart(8)} us` +
-        (r.badPages === 0 ? "" : `  ${r.badPages} BAD PAGES`),
-    );
-  }
-  lines.push(
-    `targets (remote): seq >= ${t.sequentialSwapInMiBps} MiB/s, random >= ${t.randomSwapInMiBps} ` +
-      `MiB/s, p99 <= ${t.faultP99Us} us`,
-  );
-  return lines.join("\n");
 }
 
 /** Builds `spirit bench remote-swap`. */

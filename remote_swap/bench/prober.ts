@@ -4,6 +4,7 @@
  * resident size is its buffer plus a few hundred KiB, so a cgroup limit measures the buffer.
  * @module
  */
+import { buildCProgram, type CProgram, lastJsonLine } from "./c_program.ts";
 
 /** One prober run's report (the JSON object it prints). */
 export interface ProberReport {
@@ -26,29 +27,11 @@ export interface ProberReport {
 }
 
 /** A compiled prober; `remove()` deletes it. */
-export interface Prober {
-  readonly path: string;
-  remove(): Promise<void>;
-}
+export type Prober = CProgram;
 
 /** Compiles the prober (needs gcc and libc6-dev). */
-export async function buildProber(): Promise<Prober> {
-  const dir = await Deno.makeTempDir({ prefix: "spirit-swap-prober-" });
-  const path = `${dir}/swap_prober`;
-  const source = new URL("./swap_prober.c", import.meta.url).pathname;
-  const output = await new Deno.Command("gcc", {
-    args: ["-O2", "-Wall", "-o", path, source],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    await Deno.remove(dir, { recursive: true });
-    throw new Error(
-      `gcc failed to build the swap prober: ${new TextDecoder().decode(output.stderr)}`,
-    );
-  }
-  return { path, remove: () => Deno.remove(dir, { recursive: true }) };
+export function buildProber(): Promise<Prober> {
+  return buildCProgram("swap_prober.c", "swap_prober");
 }
 
 /** The prober's argv for `sizeMiB` of memory, `randomPages` timed random reads and a seed. */
@@ -61,9 +44,5 @@ export function proberArgv(
 
 /** Parses the prober's output (its one JSON line). */
 export function parseProberReport(stdout: string): ProberReport {
-  const line = stdout.trim().split("\n").findLast((l) => l.startsWith("{"));
-  if (line === undefined) {
-    throw new Error(`The swap prober printed no report: ${stdout.slice(-500)}`);
-  }
-  return JSON.parse(line) as ProberReport;
+  return lastJsonLine(stdout, "swap prober") as ProberReport;
 }
