@@ -10,13 +10,14 @@ import type { AppLimits, Bundle, NodeAllocation, NodeMarket } from "../auction/m
 import type { PerformanceModel } from "../auction/model.ts";
 import { equalSplit } from "../auction/equal_split.ts";
 import { POLICIES } from "../auction/policy.ts";
-import { bundleOfBytes, bytesOfBundle, type ResourceBytes } from "../auction/units.ts";
+import { bundleOfBytes, bytesOfBundle, mibOfBytes, type ResourceBytes } from "../auction/units.ts";
 import type { Probe } from "../estimator/explore.ts";
 import { type EpochPrediction, epochPrediction } from "../estimator/prediction.ts";
 import type { FitUncertainty } from "../estimator/types.ts";
 import type { Policy } from "../playbook/types.ts";
 import type { AppAllocation } from "./allocation_state.ts";
 import { aroundOf, exploreNode } from "./explore_node.ts";
+import { fillMiBPerMbps, type FillState, withinFillReach } from "./fill_reach.ts";
 import { AppLearner, type EstimateStatus, isRunningSample } from "./learner.ts";
 import type { ComputePlan, RunPlan } from "./plan.ts";
 import { type EpochUsage, epochUsage } from "./usage.ts";
@@ -122,6 +123,9 @@ export class Decider {
   readonly #plan: RunPlan;
   readonly #policy: Policy;
   readonly #stopwatch: () => number;
+  readonly #epochMs: number | null;
+  /** Per app, what it held at the end of the last epoch and how fast its cache can grow. */
+  readonly #fill = new Map<string, FillState>();
   readonly #learners = new Map<string, AppLearner>();
   /**
    * The last policy outcome per node and the apps it was for: warm starts (prices, income
@@ -135,7 +139,11 @@ export class Decider {
   /** Each app's last running sample, to take the epoch's counter deltas from. */
   readonly #lastSample = new Map<string, AppSample>();
 
-  constructor(plan: RunPlan, options: { policy: Policy; stopwatch?: () => number }) {
+  constructor(
+    plan: RunPlan,
+    options: { policy: Policy; stopwatch?: () => number; epochMs?: number },
+  ) {
+    this.#epochMs = options.epochMs ?? null;
     this.#plan = plan;
     this.#policy = options.policy;
     this.#stopwatch = options.stopwatch ?? (() => performance.now());
@@ -201,6 +209,7 @@ export class Decider {
     const usage = epochUsage(running, this.#lastSample.get(name) ?? null);
     const last = running.at(-1);
     if (last !== undefined) this.#lastSample.set(name, last);
+    this.#noteFill(name, { last, usage });
     const { opsPerSec } = learner.observe(running, {
       epoch: input.epoch,
       changed: allocation?.changedAtEpoch === input.epoch - 1,
@@ -230,6 +239,23 @@ export class Decider {
     };
   }
 
+  #noteFill(
+    name: string,
+    { last, usage }: { last: AppSample | undefined; usage: EpochUsage | null },
+  ): void {
+    if (last === undefined || usage === null || this.#epochMs === null) {
+      this.#fill.delete(name);
+      return;
+    }
+    const writes = last.enforceable.bandwidthWrite.enforced ? usage.remoteWriteMbps : 0;
+    const limited = usage.remoteReadMbps + writes;
+    const readShare = limited > 0 ? usage.remoteReadMbps / limited : 1;
+    this.#fill.set(name, {
+      residentMiB: mibOfBytes(last.residentBytes),
+      fillMiBPerMbps: fillMiBPerMbps(this.#epochMs, readShare),
+    });
+  }
+
   #allocateNode(
     compute: ComputePlan,
     { input, targets, policyTargets }: {
@@ -250,7 +276,13 @@ export class Decider {
         app,
         learner,
         model,
-        marketApp: { ...marketApp, model: model ?? marketApp.model, limits },
+        marketApp: {
+          ...marketApp,
+          model: model === null
+            ? marketApp.model
+            : withinFillReachOf(model, this.#fill.get(app.name)),
+          limits,
+        },
       }];
     });
     const market: NodeMarket = { ...compute.market, apps: present.map((p) => p.marketApp) };
@@ -280,10 +312,10 @@ export class Decider {
         iterations: 0,
         converged: true,
       };
-      const allocation = POLICIES[this.#policy](
-        market,
-        previous === null || returning ? {} : { previous, maxMoveFraction: MAX_MOVE_FRACTION },
-      );
+      const options = previous === null || returning
+        ? {}
+        : { previous, maxMoveFraction: MAX_MOVE_FRACTION };
+      const allocation = POLICIES[this.#policy](market, options);
       this.#previous.set(compute.host, { apps, allocation });
       base = allocation.bundles;
       decided = {
@@ -334,6 +366,11 @@ export class Decider {
       ...(plan.probe === null && plan.reason !== undefined ? { noProbe: plan.reason } : {}),
     };
   }
+}
+
+/** `model` within the app's fill reach for the next epoch, when its fill state is known. */
+function withinFillReachOf(model: PerformanceModel, fill: FillState | undefined): PerformanceModel {
+  return fill === undefined || model.spec.kind === "unknown" ? model : withinFillReach(model, fill);
 }
 
 function sameBundle(a: Bundle, b: Bundle): boolean {

@@ -10,14 +10,15 @@ import { AllocationState } from "./allocation_state.ts";
 import { Decider, MIN_BANDWIDTH_SHARE } from "./decide.ts";
 import { enforceNode } from "./enforce.ts";
 import { epochRecord } from "./epoch_record.ts";
+import { fillMiBPerMbps } from "./fill_reach.ts";
 import { planRun } from "./plan.ts";
 
-const playbook = (policy: string) =>
+const playbook = (policy: string, bandwidth = "800Mbps") =>
   validatePlaybook({
     name: "loop-test",
     hosts: {
       mem: { role: "memory", memserver: { capacity: "1GiB", port: 0 } },
-      node: { role: "compute", memoryNode: "mem", cache: "256MiB", bandwidth: "800Mbps" },
+      node: { role: "compute", memoryNode: "mem", cache: "256MiB", bandwidth },
     },
     apps: [
       { name: "kv", host: "node", workload: { kind: "kv", dataset: "256MiB" } },
@@ -102,12 +103,22 @@ function interpolateCurve(curve: Array<[number, number]>, c: number): number {
 async function runEpochs(
   policy: string,
   epochs: number,
-  options: { scanExitsAt?: number; truths?: Partial<Record<"kv" | "scan", Truth>> } = {},
+  options: {
+    scanExitsAt?: number;
+    truths?: Partial<Record<"kv" | "scan", Truth>>;
+    /** The node's bandwidth (800Mbps). */
+    bandwidth?: string;
+    /** Tell the decider the epoch's length, so it plans on what a cache can fill. */
+    fillAware?: boolean;
+  } = {},
 ) {
-  const pb = playbook(policy);
+  const pb = playbook(policy, options.bandwidth);
   const plan = planRun(pb, "decide-test");
   const state = new AllocationState(plan);
-  const decider = new Decider(plan, { policy: pb.policy });
+  const decider = new Decider(plan, {
+    policy: pb.policy,
+    ...(options.fillAware === true ? { epochMs: pb.epochMs } : {}),
+  });
   const records: EpochRecord[] = [];
   for (let epoch = 0; epoch < epochs; epoch++) {
     const samples = new Map<string, AppSample[]>();
@@ -199,6 +210,33 @@ Deno.test("the decider leaves every app at least a tenth of its equal bandwidth,
     (kv?.bandwidthMbps ?? 0) >= MIN_BANDWIDTH_SHARE * equalMbps - 1e-6,
     `kv bandwidth ${kv?.bandwidthMbps} Mbps`,
   );
+});
+
+/**
+ * Per epoch, the kv's cache growth over what its bandwidth could fill in that epoch (MiB), from
+ * the policy's allocation (a probe around it is exploration's, bounded on its own).
+ */
+async function kvGrowthBeyondFill(options: { fillAware: boolean }): Promise<number[]> {
+  const { records } = await runEpochs("symbiosis", 14, { bandwidth: "40Mbps", ...options });
+  const kv = records.map((r) => r.apps.find((a) => a.name === "kv"));
+  return kv.slice(1).map((now, i) => {
+    const before = kv[i];
+    if (now === undefined || before === undefined) throw new Error("no kv record");
+    const policy = now.policyAllocation ?? now;
+    return policy.cacheMiB - before.cacheMiB - fillMiBPerMbps(5000, 1) * policy.bandwidthMbps;
+  });
+}
+
+Deno.test("the decider grows a cache no faster than the app's bandwidth fills it, given the epoch's length", async () => {
+  // The node's 40 Mbps fill a few MiB of cache per 5 s epoch; unaware of that, the market
+  // grows the kv's cache by far more in one epoch than its bandwidth can fill.
+  const unaware = await kvGrowthBeyondFill({ fillAware: false });
+  assert.ok(Math.max(...unaware) > 5, `growth beyond fill ${unaware.map((g) => g.toFixed(1))}`);
+  const aware = await kvGrowthBeyondFill({ fillAware: true });
+  assert.ok(Math.max(...aware) <= 1e-6, `growth beyond fill ${aware.map((g) => g.toFixed(1))}`);
+  const { records } = await runEpochs("symbiosis", 14, { bandwidth: "40Mbps", fillAware: true });
+  const kv = records.at(-1)?.apps.find((a) => a.name === "kv");
+  assert.ok((kv?.cacheMiB ?? 0) > 128, `kv cache ${kv?.cacheMiB}: it still grows`);
 });
 
 Deno.test("the decider probes while warming up, and no app gives up more than 5 % of a good", async () => {

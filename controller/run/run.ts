@@ -102,6 +102,7 @@ export async function runPlaybook(
       state,
       decider: new Decider(plan, {
         policy: playbook.policy,
+        epochMs: playbook.epochMs,
         ...(options.stopwatch === undefined ? {} : { stopwatch: options.stopwatch }),
       }),
       clock,

@@ -11,12 +11,26 @@ import type { AppSample } from "../../agent/protocol.ts";
 export const FILLING_SHARE = 0.02;
 /** Resident memory, as a share of the cache, from which the cache counts as full. */
 export const FULL_SHARE = 0.95;
+/**
+ * Share of the bytes read back from remote memory that stayed resident, above which the cache
+ * is filling: in a full cache each page read in replaces one (none stays), in a filling one
+ * every page read in stays.
+ */
+export const KEPT_SHARE = 0.5;
 
-/** True when the app's cache was not filling between `before` and `after`. */
+/**
+ * True when the app's cache was not filling between `before` and `after`: it is full, or its
+ * resident memory grew by less than FILLING_SHARE of the cache and by less than KEPT_SHARE of
+ * what it read back. The second bound matters where the bandwidth is small against the cache:
+ * the cache then fills by less than FILLING_SHARE a sample, yet for many epochs.
+ */
 export function settledBetween(before: AppSample, after: AppSample): boolean {
   const cache = after.allocation.cacheBytes;
-  return after.residentBytes >= FULL_SHARE * cache ||
-    after.residentBytes - before.residentBytes <= FILLING_SHARE * cache;
+  if (after.residentBytes >= FULL_SHARE * cache) return true;
+  const grownBytes = after.residentBytes - before.residentBytes;
+  const readBytes = after.swapInBytes - before.swapInBytes;
+  const keeping = readBytes > 0 && grownBytes > KEPT_SHARE * readBytes;
+  return grownBytes <= FILLING_SHARE * cache && !keeping;
 }
 
 /**

@@ -55,15 +55,24 @@ Deno.test("paper two_apps_doubled (simulated): with the cache doubled, the marke
 function assertSixAppGains(market: PolicyComparison, suffix: string): void {
   assert.ok((market.geoMeanGain ?? 0) > 1.05, `gain x${market.geoMeanGain}`);
   assert.ok((market.minRatio ?? 0) >= 0.95, `worst x${market.minRatio}`);
-  for (const app of ["stream1", "stream2", "stream3", "kvs", "social"]) {
+  for (const app of ["stream1", "stream2", "stream3", "kvs"]) {
     assert.ok(
       ratio(market, app + suffix) > 1.02,
       `${app}${suffix} x${ratio(market, app + suffix)}`,
     );
   }
+  // The mild store (zipf 0.6) only has to not lose: its throughput grows with cache and
+  // bandwidth alike, the scans outbid it for bandwidth, and once the market plans on the cache
+  // an app can fill (controller/run/fill_reach.ts) it leaves it near its equal-split
+  // throughput (x1.013, seeds 1 to 3). Its earlier gains hung on the trajectory: x1.108 at
+  // 4917f8d, x1.018 at 1a7a40f (seed 1); README.md, "Six apps", tells the story.
+  assert.ok(
+    ratio(market, "social" + suffix) >= 1,
+    `social${suffix} x${ratio(market, "social" + suffix)}`,
+  );
 }
 
-Deno.test("paper six_apps (simulated): the scans and the key-value stores gain, no app loses", async () => {
+Deno.test("paper six_apps (simulated): the scans and the skewed store gain, no app loses", async () => {
   await compare("six_apps.ts", (market) => assertSixAppGains(market, ""));
 });
 
