@@ -84,7 +84,7 @@ Deno.test("paper cluster_24 (simulated): 24 apps on four nodes, the same gains o
   });
 });
 
-Deno.test("paper phase_change (simulated): phase events at every switch, adaptation within 3 epochs", async () => {
+Deno.test("paper phase_change (simulated): phase events at every switch; a switch that frees cache settles in 3 epochs, one that needs cache filled in 5", async () => {
   await compare("phase_change.ts", async (market) => {
     assert.ok((market.geoMeanGain ?? 0) > 1.05, `gain x${market.geoMeanGain}`);
     const runDir = market.runs[0] ?? "";
@@ -102,13 +102,17 @@ Deno.test("paper phase_change (simulated): phase events at every switch, adaptat
     ]);
     assert.equal(switches("flop").length, 5);
     const adaptations = adaptationTimes(records, changes);
-    // Every switch but the last (at the run's end: too short to judge) settles in 3 epochs.
+    // Every switch but the last (at the run's end: too short to judge) settles. A switch into
+    // the bandwidth-bound phase hands cache back at once (3 epochs); one into the cache-bound
+    // phase gets cache only as fast as its bandwidth fills it (controller/run/fill_reach.ts:
+    // about 8 to 10 MiB per 5 s epoch here, for 40 MiB), so its allocation takes up to 5.
     const judged = adaptations.filter((a) => a.changeSec < 300);
     assert.equal(judged.length, 8);
     for (const a of judged) {
       assert.equal(a.reason, "settled", `${a.app} at ${a.changeSec} s: ${a.reason}`);
-      assert.ok((a.adaptationEpochs ?? Infinity) <= 3, `${a.app} at ${a.changeSec} s`);
+      const bound = a.to === "stream" ? 3 : 5;
+      assert.ok((a.adaptationEpochs ?? Infinity) <= bound, `${a.app} at ${a.changeSec} s`);
     }
-    assert.ok((market.adaptation?.maxEpochs ?? Infinity) <= 3);
+    assert.ok((market.adaptation?.maxEpochs ?? Infinity) <= 5);
   });
 });
