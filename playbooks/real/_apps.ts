@@ -28,6 +28,8 @@ export function freeLoopbackPort(): number {
   return port;
 }
 
+/** The remote swap device's priority: the highest, so the node's other swap devices come after it. */
+export const REMOTE_SWAP_PRIORITY = 32767;
 /** Size of the remote swap device, and the memory server's capacity that holds its pages. */
 const REMOTE_SWAP_SIZE = "2GiB";
 
@@ -48,7 +50,7 @@ export function realHosts(node: { cache: string; bandwidth: string }): HostsSpec
       role: "compute",
       memoryNode: "mem",
       ...node,
-      ...(remote ? { remoteSwap: { size: REMOTE_SWAP_SIZE, priority: 32767 } } : {}),
+      ...(remote ? { remoteSwap: { size: REMOTE_SWAP_SIZE, priority: REMOTE_SWAP_PRIORITY } } : {}),
     },
   };
 }

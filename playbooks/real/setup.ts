@@ -18,7 +18,7 @@
  * @module
  */
 import { parseSizeBytes } from "../../common/units.ts";
-import { REAL_APPS_DIR, SCAN_PROGRAM } from "./_apps.ts";
+import { REAL_APPS_DIR, REMOTE_SWAP_PRIORITY, SCAN_PROGRAM } from "./_apps.ts";
 import { onPath, REAL_SWAP_ENV, realSwap } from "./_swap.ts";
 
 const SWAP_FILE = `${REAL_APPS_DIR}/swap.img`;
@@ -94,6 +94,14 @@ async function attachedLoops(): Promise<string[]> {
 async function activeSwaps(): Promise<string[]> {
   return (await Deno.readTextFile("/proc/swaps")).split("\n").slice(1)
     .map((line) => line.split(/\s+/)[0] ?? "").filter((path) => path !== "");
+}
+
+/** Active swap devices and their priorities. */
+async function swapPriorities(): Promise<{ path: string; priority: number }[]> {
+  return (await Deno.readTextFile("/proc/swaps")).split("\n").slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[0] !== undefined && fields[0] !== "")
+    .map((fields) => ({ path: fields[0] ?? "", priority: Number(fields[4]) }));
 }
 
 async function swapUp(sizeBytes: number, options: { directIo: boolean }): Promise<string> {
@@ -187,10 +195,23 @@ async function main(args: string[]): Promise<number> {
   // The loop swap is the fallback: the playbooks run on spirit's remote swap device where they can.
   const swap = realSwap();
   if (swap.kind === "remote") {
+    // A loop swap left by an earlier `up` in loop mode would take pages the remote device
+    // should get (the kernel spreads pages over devices of equal priority), unthrottled.
+    const leftover = await swapDown();
     console.log(
       "swap: the playbooks run on spirit's remote swap device (up for each run); no loop swap " +
-        `prepared (${REAL_SWAP_ENV}=loop chooses the loop swap)`,
+        `prepared (${REAL_SWAP_ENV}=loop chooses the loop swap)` +
+        (leftover.length === 0 ? "" : `; removed the earlier loop swap ${leftover.join(", ")}`),
     );
+    const others = (await swapPriorities()).filter((s) => s.priority >= REMOTE_SWAP_PRIORITY);
+    for (const other of others) {
+      console.warn(
+        `warning: swap device ${other.path} (priority ${other.priority}) is used before or ` +
+          `alongside the remote swap device a playbook brings up (priority ` +
+          `${REMOTE_SWAP_PRIORITY}): unless it is another run's, programs swap to it ` +
+          `unthrottled (swapoff ${other.path})`,
+      );
+    }
   } else {
     const device = await swapUp(parseSizeBytes(sizeText), { directIo });
     console.log(
