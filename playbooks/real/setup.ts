@@ -17,6 +17,7 @@
  * `down` removes the swap and the files; installed packages stay.
  * @module
  */
+import { parseProcSwaps } from "../../agent/host/swaps.ts";
 import { parseSizeBytes } from "../../common/units.ts";
 import { REAL_APPS_DIR, REMOTE_SWAP_PRIORITY, SCAN_PROGRAM } from "./_apps.ts";
 import { onPath, REAL_SWAP_ENV, realSwap } from "./_swap.ts";
@@ -91,17 +92,14 @@ async function attachedLoops(): Promise<string[]> {
   return stdout.split("\n").map((l) => l.trim()).filter((l) => l !== "");
 }
 
-async function activeSwaps(): Promise<string[]> {
-  return (await Deno.readTextFile("/proc/swaps")).split("\n").slice(1)
-    .map((line) => line.split(/\s+/)[0] ?? "").filter((path) => path !== "");
+/** Active swap devices and their priorities. */
+async function activeSwaps(): Promise<{ path: string; priority: number }[]> {
+  return parseProcSwaps(await Deno.readTextFile("/proc/swaps"));
 }
 
-/** Active swap devices and their priorities. */
-async function swapPriorities(): Promise<{ path: string; priority: number }[]> {
-  return (await Deno.readTextFile("/proc/swaps")).split("\n").slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((fields) => fields[0] !== undefined && fields[0] !== "")
-    .map((fields) => ({ path: fields[0] ?? "", priority: Number(fields[4]) }));
+/** Paths of the active swap devices. */
+async function activeSwapPaths(): Promise<string[]> {
+  return (await activeSwaps()).map((s) => s.path);
 }
 
 async function swapUp(sizeBytes: number, options: { directIo: boolean }): Promise<string> {
@@ -115,7 +113,7 @@ async function swapUp(sizeBytes: number, options: { directIo: boolean }): Promis
     device = (await run("losetup", ["--find", "--show", ...io, SWAP_FILE])).stdout;
     await run("mkswap", [device]);
   }
-  if (!(await activeSwaps()).includes(device)) {
+  if (!(await activeSwapPaths()).includes(device)) {
     await run("swapon", ["--priority", SWAP_PRIORITY, device]);
   }
   return device;
@@ -123,7 +121,7 @@ async function swapUp(sizeBytes: number, options: { directIo: boolean }): Promis
 
 async function swapDown(): Promise<string[]> {
   const devices = await attachedLoops();
-  const active = await activeSwaps();
+  const active = await activeSwapPaths();
   for (const device of devices) {
     if (active.includes(device)) await run("swapoff", [device]);
     await run("losetup", ["--detach", device]);
@@ -165,7 +163,7 @@ async function main(args: string[]): Promise<number> {
   }
   if (action === "status") {
     const devices = await attachedLoops();
-    const active = await activeSwaps();
+    const active = await activeSwapPaths();
     console.log(
       `packages: ${
         Object.keys(PROGRAMS).map((p) => `${p} ${onPath(p) ? "ok" : "MISSING"}`).join(", ")
@@ -203,7 +201,7 @@ async function main(args: string[]): Promise<number> {
         `prepared (${REAL_SWAP_ENV}=loop chooses the loop swap)` +
         (leftover.length === 0 ? "" : `; removed the earlier loop swap ${leftover.join(", ")}`),
     );
-    const others = (await swapPriorities()).filter((s) => s.priority >= REMOTE_SWAP_PRIORITY);
+    const others = (await activeSwaps()).filter((s) => s.priority >= REMOTE_SWAP_PRIORITY);
     for (const other of others) {
       console.warn(
         `warning: swap device ${other.path} (priority ${other.priority}) is used before or ` +
