@@ -8,11 +8,11 @@
  * @module
  */
 
-import { installSwapWorker, inWorkerScope } from "../remote_swap/io_worker.ts";
+import { installSwapWorker, inWorkerScope } from "../remote_swap/worker_entry.ts";
 
 if (import.meta.main && inWorkerScope()) {
-  // The deployed bundle starts itself as the swap daemon's I/O workers (remote_swap/workers.ts);
-  // a worker must take its first message, so its handler is installed without waiting.
+  // The deployed bundle starts itself as the swap daemon's I/O workers (remote_swap/workers.ts):
+  // the handler of the first message is installed at once, the I/O code loads with it.
   installSwapWorker();
 } else if (import.meta.main) {
   if (Deno.args.length === 2 && Deno.args[0] === "agent" && Deno.args[1] === "facts") {

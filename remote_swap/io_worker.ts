@@ -6,6 +6,7 @@
  * (host/cli.ts dispatches to {@link runSwapWorker} when it runs inside a worker).
  * @module
  */
+import { installSwapWorker, inWorkerScope } from "./worker_entry.ts";
 import { FuseChannel } from "../ffi/fuse.ts";
 import { ErrnoError, setIoFlusher } from "../ffi/libc.ts";
 import { RemoteError, TransportClosedError } from "../memserver/client/transport.ts";
@@ -46,37 +47,6 @@ export type WorkerMessage =
   | { type: "event"; event: SwapEvent }
   /** The FUSE connection ended; the worker has released its link and stops. */
   | { type: "ended"; worker: number; how: string };
-
-/** True when this code runs inside a Web Worker. */
-export function inWorkerScope(): boolean {
-  const scope = (globalThis as { WorkerGlobalScope?: new () => unknown }).WorkerGlobalScope;
-  return scope !== undefined && globalThis instanceof scope;
-}
-
-/** The parts of a worker's global scope used here (typed without the worker lib). */
-interface WorkerScope {
-  postMessage(message: unknown): void;
-  onmessage: ((event: MessageEvent<WorkerInit>) => void) | null;
-}
-
-/** Installs the message handler that turns this worker into a swap I/O worker. */
-export function installSwapWorker(): void {
-  const scope = globalThis as unknown as WorkerScope;
-  const post = (message: WorkerMessage) => scope.postMessage(message);
-  scope.onmessage = (event: MessageEvent<WorkerInit>) => {
-    scope.onmessage = null;
-    runSwapWorker(event.data, post).catch((error) => {
-      post({
-        type: "event",
-        event: {
-          event: "worker-failed",
-          worker: event.data.worker,
-          message: error instanceof Error ? error.message : String(error),
-        },
-      });
-    });
-  };
-}
 
 /** Runs one worker until the FUSE connection ends. */
 export async function runSwapWorker(
