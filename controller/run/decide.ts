@@ -217,7 +217,8 @@ export class Decider {
     const base = this.#base.get(name) ?? compute.apps[index]?.equal ?? zero();
     learner.refit(aroundOf(compute.market, index, bundleOfBytes(base)));
     const model = learner.model;
-    const equal = compute.apps[index]?.equal;
+    const equalBytes = compute.apps[index]?.equal;
+    const equal = equalBytes === undefined ? undefined : bundleOfBytes(equalBytes);
     const fitted = model !== null && model.spec.kind !== "unknown";
     return {
       opsPerSec,
@@ -235,7 +236,7 @@ export class Decider {
       }),
       equalSplitPredictedOpsPerSec: !fitted || equal === undefined
         ? null
-        : model.opsPerSec(bundleOfBytes(equal).cacheMiB, bundleOfBytes(equal).bandwidthMbps),
+        : model.opsPerSec(equal.cacheMiB, equal.bandwidthMbps),
     };
   }
 
