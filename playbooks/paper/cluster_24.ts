@@ -2,10 +2,10 @@
  * The paper's cluster: 24 apps on four compute nodes (six_apps.ts's mix on each: three scans,
  * a skewed and a mild key-value store, a phased app) sharing one memory node.
  *
- * Scaled from the paper (scale.ts, everything ÷ 160): four VMs of 10 GiB cache and 7.5 Gbps
- * become four nodes of 64 MiB and 46.875 Mbps; datasets as in six_apps.ts (13 × each node's
- * cache), 3.25 GiB of remote memory in all on the memory node (4 GiB offered). Epochs are 5 s
- * (the paper's 30 s).
+ * Scaled from the paper (scale.ts: epochs ÷ 6, rates ÷ 160, sizes ÷ 960): four VMs of 10 GiB
+ * cache and 7.5 Gbps become four nodes of 10.667 MiB and 46.875 Mbps; datasets as in six_apps.ts
+ * (13 × each node's cache), 0.54 GiB of remote memory in all on the memory node (1 GiB offered).
+ * Epochs are 5 s (the paper's 30 s).
  *
  * Hosts: by default every node is this machine (no SSH; four agents and one memory server on
  * loopback). With `SPIRIT_PAPER_HOSTS=FILE`, the hosts come from FILE, a JSON object with the keys
@@ -75,12 +75,12 @@ export function clusterSpec(ssh: ClusterSsh, output = "results"): PlaybookSpec {
   return {
     name: "cluster_24",
     description: "24 apps on four compute nodes sharing one memory node (the paper's cluster, " +
-      "scaled ÷ 160)",
+      "scaled: scale.ts)",
     hosts: {
       mem: {
         role: "memory",
         ...over("mem"),
-        memserver: { capacity: "4GiB", transport: "tcp", port: 0 },
+        memserver: { capacity: "1GiB", transport: "tcp", port: 0 },
       },
       ...Object.fromEntries(computes.map((name) => [name, {
         ...paperComputeNode("mem"),

@@ -64,7 +64,7 @@ function assertSixAppGains(market: PolicyComparison, suffix: string): void {
   // The mild store (zipf 0.6) only has to not lose: its throughput grows with cache and
   // bandwidth alike, the scans outbid it for bandwidth, and once the market plans on the cache
   // an app can fill (controller/run/fill_reach.ts) it leaves it near its equal-split
-  // throughput (x1.013, seeds 1 to 3). Its earlier gains hung on the trajectory: x1.108 at
+  // throughput (x1.008, seeds 1 to 3). Its earlier gains hung on the trajectory: x1.108 at
   // 4917f8d, x1.018 at 1a7a40f (seed 1); README.md, "Six apps", tells the story.
   assert.ok(
     ratio(market, "social" + suffix) >= 1,
@@ -84,7 +84,7 @@ Deno.test("paper cluster_24 (simulated): 24 apps on four nodes, the same gains o
   });
 });
 
-Deno.test("paper phase_change (simulated): phase events at every switch; a switch that frees cache settles in 3 epochs, one that needs cache filled in 5", async () => {
+Deno.test("paper phase_change (simulated): phase events at every switch; every switch settles within 3 epochs", async () => {
   await compare("phase_change.ts", async (market) => {
     assert.ok((market.geoMeanGain ?? 0) > 1.05, `gain x${market.geoMeanGain}`);
     const runDir = market.runs[0] ?? "";
@@ -102,17 +102,20 @@ Deno.test("paper phase_change (simulated): phase events at every switch; a switc
     ]);
     assert.equal(switches("flop").length, 5);
     const adaptations = adaptationTimes(records, changes);
-    // Every switch but the last (at the run's end: too short to judge) settles. A switch into
-    // the bandwidth-bound phase hands cache back at once (3 epochs); one into the cache-bound
-    // phase gets cache only as fast as its bandwidth fills it (controller/run/fill_reach.ts:
-    // about 8 to 10 MiB per 5 s epoch here, for 40 MiB), so its allocation takes up to 5.
+    // Every switch but the last (at the run's end: too short to judge) settles within 3 epochs,
+    // into the bandwidth-bound phase (which hands cache back) and into the cache-bound one
+    // (which gets cache as fast as its bandwidth fills it, controller/run/fill_reach.ts: the
+    // node fills 2.6 times its cache per epoch, as in the paper; scale.ts).
     const judged = adaptations.filter((a) => a.changeSec < 300);
     assert.equal(judged.length, 8);
+    assert.deepEqual(new Set(judged.map((a) => a.to)), new Set(["kv", "stream"]));
     for (const a of judged) {
       assert.equal(a.reason, "settled", `${a.app} at ${a.changeSec} s: ${a.reason}`);
-      const bound = a.to === "stream" ? 3 : 5;
-      assert.ok((a.adaptationEpochs ?? Infinity) <= bound, `${a.app} at ${a.changeSec} s`);
+      assert.ok(
+        (a.adaptationEpochs ?? Infinity) <= 3,
+        `${a.app} at ${a.changeSec} s into ${a.to}: ${a.adaptationEpochs} epochs`,
+      );
     }
-    assert.ok((market.adaptation?.maxEpochs ?? Infinity) <= 5);
+    assert.ok((market.adaptation?.maxEpochs ?? Infinity) <= 3);
   });
 });

@@ -5,11 +5,11 @@
  * minute (the paper's apps whose needs change over time). cluster_24.ts runs this mix on four
  * nodes.
  *
- * Scaled from the paper (scale.ts, everything ÷ 160): 10 GiB cache and 7.5 Gbps per VM become
- * 64 MiB and 46.875 Mbps; datasets are multiples of the 10 GiB cache (scans and the phased
- * app 2.5 ×, the stores 1.5 ×: 160 and 96 MiB here), so the six apps' data is 13 × the node's
- * cache. Epochs are 5 s
- * (the paper's 30 s; time is not scaled).
+ * Scaled from the paper (scale.ts: epochs ÷ 6, rates ÷ 160, sizes ÷ 960, so a node fills 2.6
+ * times its cache per epoch, as there): 10 GiB cache and 7.5 Gbps per VM become 10.667 MiB and
+ * 46.875 Mbps; datasets are multiples of the 10 GiB cache (scans and the phased app 2.5 ×, the
+ * stores 1.5 ×: 26.667 and 16 MiB here), so the six apps' data is 13 × the node's cache. Epochs
+ * are 5 s (the paper's 30 s).
  *
  *   deno task spirit compare playbooks/paper/six_apps.ts --simulate
  *   deno task spirit compare playbooks/paper/six_apps.ts --duration 2m
@@ -33,9 +33,9 @@ export function sixApps(host: string, suffix = ""): NonNullable<PlaybookSpec["ap
 export default definePlaybook({
   name: "six_apps",
   description: "Three scans, a skewed and a mild key-value store and a phased app on one node " +
-    "(the paper's per-VM mix, scaled ÷ 160)",
+    "(the paper's per-VM mix, scaled: scale.ts)",
   hosts: {
-    mem: { role: "memory", memserver: { capacity: "1GiB", transport: "tcp", port: 0 } },
+    mem: { role: "memory", memserver: { capacity: "256MiB", transport: "tcp", port: 0 } },
     node: paperComputeNode("mem"),
   },
   apps: sixApps("node"),

@@ -1,5 +1,5 @@
 /**
- * two_apps.ts with the cache doubled: the paper's 20 GiB per VM (128 MiB here), the same
+ * two_apps.ts with the cache doubled: the paper's 20 GiB per VM (21.333 MiB here), the same
  * bandwidth and apps. Compare its STREAM gain with two_apps.ts's:
  *
  *   deno task spirit compare playbooks/paper/two_apps_doubled.ts --simulate
