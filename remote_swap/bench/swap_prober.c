@@ -15,8 +15,8 @@
  * when it ends (fill); seqResidentPagesAfter counts the pages resident when seq ends (all of
  * them in mode "pure": nothing was reclaimed). The CPU time of each phase (user + system,
  * getrusage) is the cost of the faults in the program itself: page-fault handling, reclaim at
- * the cgroup limit, and the check; waiting for the device is not in it. Prints one JSON object on stdout. Exit 3 when a page reads back
- * wrong.
+ * the cgroup limit, and the check; waiting for the device is not in it. Prints one JSON object
+ * on stdout. Exit 3 when a page reads back wrong.
  * Usage: swap_prober SIZE_MIB RANDOM_PAGES SEED [reclaim|pure]
  */
 #define _GNU_SOURCE
