@@ -27,6 +27,7 @@ const swapReport: ProberReport = {
   fillCpuUs: 500_000,
   seqCpuUs: 1_500_000,
   randomCpuUs: 100_000,
+  touchUs: 0,
   mode: "reclaim",
 };
 
@@ -36,6 +37,7 @@ const pureReport: ProberReport = {
   seqUs: 500_000,
   seqCpuUs: 200_000,
   randomUs: 200_000,
+  touchUs: 1_000_000,
   faultP50Us: 70,
   faultP99Us: 150,
   mode: "pure",
@@ -81,6 +83,7 @@ Deno.test("swapFigures turns swapped pages and microseconds into MiB/s and targe
     randomFaults: 2560,
     pureSequentialSwapInMiBps: 200,
     pureSequentialCpuPercent: 40,
+    zeroFillFaultMiBps: 256,
     pureRandomSwapInMiBps: 50,
     pureFaultP50Us: 70,
     pureFaultP99Us: 150,
@@ -141,13 +144,14 @@ Deno.test("formatRemoteSwapBench prints the swap table, the device table and tar
     "prober: 256 MiB under a 64 MiB cgroup limit, 4000 random 4 KiB reads; " +
     "load average at start 0.5 0.4 0.3, at end 1.5 0.7 0.4",
     "swap readahead: vm.page-cluster 3 (up to 32 KiB per fault), vma_ra_enabled true",
-    "seq cpu: share of the sequential phase the prober spent on CPU (faults, reclaim, check)",
+    "seq cpu: share of the sequential phase the prober spent on CPU (faults, reclaim, check); " +
+    "0-fill faults: first writes to fresh pages, no I/O (one thread's fault ceiling)",
     "",
     "swap-in under reclaim       seq swap-in     random 4K      swap-out   fault p50   fault p99     seq cpu",
     "remote (tcp, c engine)       50.0 MiB/s    25.0 MiB/s   100.0 MiB/s      102 us      373 us        75 %",
     "",
-    "pure swap-in (no limit)     seq swap-in     random 4K   fault p50   fault p99     seq cpu",
-    "remote (tcp, c engine)      200.0 MiB/s    50.0 MiB/s       70 us      150 us        40 %",
+    "pure swap-in (no limit)     seq swap-in     random 4K 0-fill faults   fault p50   fault p99     seq cpu",
+    "remote (tcp, c engine)      200.0 MiB/s    50.0 MiB/s   256.0 MiB/s       70 us      150 us        40 %",
     "",
     "device, direct I/O             write 1M   seq read 1M     random 4K    read p50    read p99",
     "remote (tcp, c engine)      256.0 MiB/s  1024.0 MiB/s    40.0 MiB/s       96 us     1200 us",

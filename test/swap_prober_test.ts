@@ -54,6 +54,7 @@ systemTest(
     assert.equal(report.badPages, 0);
     assert.ok(report.seqSwappedPages > report.pages / 2, JSON.stringify(report));
     assert.ok(report.seqResidentPagesAfter < report.pages / 2, JSON.stringify(report));
+    assert.equal(report.touchUs, 0);
   },
 );
 
@@ -71,5 +72,7 @@ systemTest(
     // The limit put back before random pushed most pages out again.
     assert.ok(report.randomSwappedPages > report.pages / 2, JSON.stringify(report));
     assert.ok(report.randomFaults > 0, JSON.stringify(report));
+    // Then the zero-fill fault phase ran.
+    assert.ok(report.touchUs > 0, JSON.stringify(report));
   },
 );

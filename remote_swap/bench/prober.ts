@@ -33,6 +33,11 @@ export interface ProberReport {
   fillCpuUs: number;
   seqCpuUs: number;
   randomCpuUs: number;
+  /**
+   * Mode "pure": time to write once to each of `pages` fresh pages (zero-fill page faults, no
+   * I/O): the fault rate ceiling of one thread on this machine. 0 in mode "reclaim".
+   */
+  touchUs: number;
   /** How it read: under its cgroup limit ("reclaim") or with the limit lifted ("pure"). */
   mode: ProberMode;
 }

@@ -10,7 +10,9 @@
  * MODE "pure" lifts the cgroup's memory limit before seq (the prober finds its own memory cgroup
  * in /proc/self/cgroup and /proc/self/mountinfo and writes memory.limit_in_bytes, or memory.max
  * and memory.high on v2), so seq only reads; before random it puts the limit back (the write
- * reclaims, pushing pages out again: not timed) and lifts it again, so random only reads too.
+ * reclaims, pushing pages out again: not timed) and lifts it again, so random only reads too;
+ * then it times one write to each page of a fresh mapping (touchUs: zero-fill page faults, no
+ * I/O, the most pages per second one faulting thread can take on this machine).
  * Swapped bytes come from mincore(): pages not resident when a phase starts (seq, random) or
  * when it ends (fill); seqResidentPagesAfter counts the pages resident when seq ends (all of
  * them in mode "pure": nothing was reclaimed). The CPU time of each phase (user + system,
@@ -252,6 +254,23 @@ int main(int argc, char **argv) {
     if ((resident & 1) == 0) latency[faults++] = t1 - t0;
   }
   double random_us = now_us() - start, random_cpu_us = cpu_us() - cpu;
+
+  /* Mode "pure", limit lifted: one write to each page of a fresh mapping, so every access is a
+   * zero-fill page fault with no I/O: the most pages per second one faulting thread gets here. */
+  double touch_us = 0;
+  if (pure) {
+    unsigned char *fresh =
+        mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (fresh == MAP_FAILED) {
+      perror("mmap");
+      return 1;
+    }
+    madvise(fresh, pages * PAGE, MADV_NOHUGEPAGE);
+    start = now_us();
+    for (uint64_t p = 0; p < pages; p++) fresh[p * PAGE] = 1;
+    touch_us = now_us() - start;
+    munmap(fresh, pages * PAGE);
+  }
   qsort(latency, faults, sizeof(double), compare);
   double p50 = faults ? latency[faults / 2] : 0;
   double p99 = faults ? latency[(size_t)((double)(faults - 1) * 0.99)] : 0;
@@ -261,8 +280,9 @@ int main(int argc, char **argv) {
       "\"seqSwappedPages\":%zu,\"seqResidentPagesAfter\":%zu,\"randomPages\":%zu,"
       "\"randomUs\":%.0f,\"randomSwappedPages\":%zu,"
       "\"randomFaults\":%zu,\"faultP50Us\":%.1f,\"faultP99Us\":%.1f,\"badPages\":%ld,"
-      "\"fillCpuUs\":%.0f,\"seqCpuUs\":%.0f,\"randomCpuUs\":%.0f,\"mode\":\"%s\"}\n",
+      "\"fillCpuUs\":%.0f,\"seqCpuUs\":%.0f,\"randomCpuUs\":%.0f,\"touchUs\":%.0f,"
+      "\"mode\":\"%s\"}\n",
       pages, fill_us, fill_out, seq_us, seq_out, seq_resident_after, random_pages, random_us,
-      random_out, faults, p50, p99, bad, fill_cpu_us, seq_cpu_us, random_cpu_us, mode);
+      random_out, faults, p50, p99, bad, fill_cpu_us, seq_cpu_us, random_cpu_us, touch_us, mode);
   return bad == 0 ? 0 : 3;
 }
