@@ -13,6 +13,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { runExec } from "../agent/exec.ts";
+import { readSwapDevices } from "../agent/host/swaps.ts";
 import { sizeOption } from "../common/cli_options.ts";
 import { spawnMemserver } from "../memserver/spawn.ts";
 import {
@@ -106,6 +107,15 @@ async function measure(
     log: (line: string) => void;
   },
 ): Promise<{ swap: SwapFigures; direct: DeviceFigures }> {
+  const others = (await readSwapDevices()).filter((s) => s.path !== device);
+  if (others.length > 0) {
+    // The kernel spreads pages over swap devices of equal priority: those rows are mixed.
+    options.log(
+      `warning: other active swap devices (${
+        others.map((s) => `${s.path} priority ${s.priority}`).join(", ")
+      }) may take some of ${name}'s pages`,
+    );
+  }
   const reports = {} as Record<ProberMode, ProberReport>;
   for (const mode of ["reclaim", "pure"] as const) {
     options.log(`${name}: probing ${device} through swap (${mode})`);
