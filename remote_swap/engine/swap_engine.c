@@ -535,8 +535,8 @@ static int remote(struct backend *b, uint8_t op, uint64_t offset, const void *bo
 /* A swap-in is synchronous: a faulting thread waits for one readahead window (vm.page-cluster
  * pages) at a time, and in sequential swap-in the memory-server round trip is most of the
  * device's time per window. So after answering a read that continues the previous one, a worker
- * fetches the next `readahead_bytes` into one shared buffer (unless it already holds at least
- * half of that ahead); reads inside the buffer are answered from it, without a round trip. A
+ * tops up one shared buffer to the next `readahead_bytes` (when it holds less than half of that
+ * ahead, fetching only what it lacks); reads inside it are answered without a round trip. A
  * write or discard that overlaps the buffer empties it, and one that overlaps a fetch in flight
  * spoils the fetch; both are checked again when the server has acknowledged the write, so a
  * fetch the server answered before the write lands cannot be kept. Page states are checked as
@@ -702,29 +702,37 @@ static void handle_io(struct backend *b, struct fuse_in_header *in, uint8_t *arg
 
 static void readahead_fetch(struct backend *b, uint64_t end, uint8_t *staging) {
   pthread_mutex_lock(&ra.lock);
-  uint64_t ahead = ra.length > 0 && ra.offset <= end && end <= ra.offset + ra.length
-                       ? ra.offset + ra.length - end
-                       : 0;
-  uint64_t length = end < cfg.size ? cfg.size - end : 0;
-  if (length > readahead_bytes) length = readahead_bytes;
+  uint64_t buffer_end = ra.offset + ra.length;
+  uint64_t ahead = ra.length > 0 && ra.offset <= end && end <= buffer_end ? buffer_end - end : 0;
+  uint64_t limit = cfg.size - end > readahead_bytes ? end + readahead_bytes : cfg.size;
+  /* Only what the buffer does not hold yet is fetched. */
+  uint64_t from = end + ahead, length = limit > from ? limit - from : 0;
   int start = ra.fetch_length == 0 && ahead < readahead_bytes / 2 && length > 0;
   if (start) {
-    ra.fetch_offset = end;
+    ra.fetch_offset = from;
     ra.fetch_length = length;
     ra.fetch_spoiled = 0;
   }
   pthread_mutex_unlock(&ra.lock);
   if (!start) return;
   int stored = 0;
-  for (uint64_t p = end / PAGE; p < (end + length) / PAGE && !stored; p++)
+  for (uint64_t p = from / PAGE; p < (from + length) / PAGE && !stored; p++)
     stored = __atomic_load_n(&page_state[p], __ATOMIC_SEQ_CST) == STORED;
   /* Nothing stored there (empty pages read as zeros without a round trip): no fetch. */
-  int error = stored ? remote(b, OP_READ, end, NULL, 0, staging, length) : -1;
+  int error = stored ? remote(b, OP_READ, from, NULL, 0, staging, length) : -1;
   pthread_mutex_lock(&ra.lock);
   if (error == 0 && !ra.fetch_spoiled) {
-    memcpy(ra.data, staging, length);
-    ra.offset = end;
-    ra.length = length;
+    if (ra.length > 0 && ra.offset <= end && ra.offset + ra.length == from) {
+      /* The buffer still ends where the fetch begins: keep its unread part, then append. */
+      memmove(ra.data, ra.data + (end - ra.offset), from - end);
+      memcpy(ra.data + (from - end), staging, length);
+      ra.offset = end;
+      ra.length = from - end + length;
+    } else {
+      memcpy(ra.data, staging, length);
+      ra.offset = from;
+      ra.length = length;
+    }
     counters[b->worker].readahead_bytes += (double)length;
   }
   ra.fetch_length = 0;
