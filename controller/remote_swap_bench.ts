@@ -39,9 +39,11 @@ import {
   makeSwap,
 } from "../remote_swap/system.ts";
 import { startRemoteSwap } from "../remote_swap/up.ts";
+import { listDevices } from "../remote_swap/status.ts";
 import {
   type DeviceFigures,
   deviceFigures,
+  type EngineReadahead,
   formatRemoteSwapBench,
   REMOTE_SWAP_TARGETS,
   type RemoteSwapBench,
@@ -105,6 +107,8 @@ async function measure(
     sizeMiB: number;
     randomPages: number;
     log: (line: string) => void;
+    /** The engine's read-ahead counters so far (remote devices with the C engine). */
+    engineReadahead?: () => Promise<EngineReadahead | null>;
   },
 ): Promise<{ swap: SwapFigures; direct: DeviceFigures }> {
   const others = (await readSwapDevices()).filter((s) => s.path !== device);
@@ -122,7 +126,8 @@ async function measure(
     const argv = options.swapProberArgv(mode);
     reports[mode] = await probe(device, { proberArgv: argv, cacheMiB: options.cacheMiB });
   }
-  const swap = swapFigures(name, device, reports);
+  const engineReadahead = await options.engineReadahead?.() ?? null;
+  const swap = swapFigures(name, device, { ...reports, engineReadahead });
   await disableSwap(device);
   options.log(`${name}: swapped off; probing ${device} directly (O_DIRECT)`);
   const report = await runDeviceProber(
@@ -249,8 +254,20 @@ async function runRemoteSwapBenchAs(
           engine,
           root,
         });
+        const engineReadahead = async (): Promise<EngineReadahead | null> => {
+          const status = (await listDevices(root)).devices.find((d) => d.id === up.id);
+          if (
+            status === undefined || status.readaheadHits === null ||
+            status.readaheadBytes === null
+          ) return null;
+          return {
+            hits: status.readaheadHits,
+            bytes: status.readaheadBytes,
+            readBytes: status.bytesRead,
+          };
+        };
         try {
-          record(await measure(name, up.device, measureOptions));
+          record(await measure(name, up.device, { ...measureOptions, engineReadahead }));
         } finally {
           await removeDevice(root, up.id);
         }

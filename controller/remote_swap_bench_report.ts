@@ -65,6 +65,18 @@ export interface SwapFigures {
   meets: TargetsMet;
   /** The targets judged on the pure swap-in figures. */
   meetsPure: TargetsMet;
+  /** The C engine's read-ahead over both swap runs (null: local file, TypeScript engine). */
+  engineReadahead: EngineReadahead | null;
+}
+
+/** The C engine's read-ahead counters over a device's swap runs. */
+export interface EngineReadahead {
+  /** Reads answered from the read-ahead buffer. */
+  hits: number;
+  /** Bytes fetched into it from the memory server. */
+  bytes: number;
+  /** Bytes the device read in all (answered from the buffer or not). */
+  readBytes: number;
 }
 
 /** Figures of the same device read and written directly (O_DIRECT, no swap code). */
@@ -135,11 +147,14 @@ function swapInRates(
   };
 }
 
-/** The swap prober's two reports on `device` (mode "reclaim", then mode "pure") as figures. */
+/**
+ * The swap prober's two reports on `device` (mode "reclaim", then mode "pure") and the engine's
+ * read-ahead counters over them, as figures.
+ */
 export function swapFigures(
   name: string,
   device: string,
-  reports: { reclaim: ProberReport; pure: ProberReport },
+  reports: { reclaim: ProberReport; pure: ProberReport; engineReadahead?: EngineReadahead | null },
 ): SwapFigures {
   const { reclaim: report, pure } = reports;
   const rates = swapInRates(report);
@@ -165,6 +180,7 @@ export function swapFigures(
     badPages: report.badPages + pure.badPages,
     meets: targetsMet(sequentialSwapInMiBps, randomSwapInMiBps, report.faultP99Us),
     meetsPure: targetsMet(pureRates.sequential, pureRates.random, pure.faultP99Us),
+    engineReadahead: reports.engineReadahead ?? null,
   };
 }
 
@@ -257,6 +273,15 @@ export function formatRemoteSwapBench(bench: RemoteSwapBench): string {
         `${rate(r.pureRandomSwapInMiBps)} ${rate(r.zeroFillFaultMiBps)} ` +
         `${micros(r.pureFaultP50Us)} ` +
         `${micros(r.pureFaultP99Us)} ${percent(r.pureSequentialCpuPercent)}`,
+    );
+  }
+  for (const r of bench.results) {
+    const ra = r.engineReadahead;
+    if (ra === null) continue;
+    lines.push(
+      `${r.name}: engine read-ahead answered ${ra.hits} reads, fetched ${
+        (ra.bytes / MiB).toFixed(0)
+      } MiB for ${(ra.readBytes / MiB).toFixed(0)} MiB read (both swap runs)`,
     );
   }
   if (bench.deviceResults.length > 0) {

@@ -91,7 +91,22 @@ Deno.test("swapFigures turns swapped pages and microseconds into MiB/s and targe
     badPages: 0,
     meets: { sequential: false, random: false, p99: true },
     meetsPure: { sequential: true, random: true, p99: true },
+    engineReadahead: null,
   });
+});
+
+Deno.test("formatRemoteSwapBench says how much the engine's read-ahead answered", () => {
+  const withReadahead = bench();
+  withReadahead.results = [
+    swapFigures("remote (tcp, c engine)", "/dev/loop7", {
+      ...reports,
+      engineReadahead: { hits: 6181, bytes: 194 * 2 ** 20, readBytes: 200 * 2 ** 20 },
+    }),
+  ];
+  assert.match(
+    formatRemoteSwapBench(withReadahead),
+    /^remote \(tcp, c engine\): engine read-ahead answered 6181 reads, fetched 194 MiB for 200 MiB read \(both swap runs\)$/m,
+  );
 });
 
 Deno.test("swapFigures counts the pages that read back wrong in both runs", () => {
