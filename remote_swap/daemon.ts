@@ -254,9 +254,9 @@ async function serve(running: Running): Promise<number> {
   });
   let removal: Promise<RemovedDevice> | null = null;
   const status = async (): Promise<DeviceStatus> => {
-    const { totals, links, writeCapBytesPerSec } = failed === null
+    const { totals, links, writeCapBytesPerSec, readahead } = failed === null
       ? await engine.snapshot()
-      : { totals: lastTotals, links: [], writeCapBytesPerSec: 0 };
+      : { totals: lastTotals, links: [], writeCapBytesPerSec: 0, readahead: undefined };
     lastTotals = totals;
     const health: DeviceHealth = stopping
       ? "stopping"
@@ -289,6 +289,8 @@ async function serve(running: Running): Promise<number> {
       reconnects: totals.reconnects,
       writeCapBytesPerSec: writeCapBytesPerSec === 0 ? null : writeCapBytesPerSec,
       writeCapWaitMs: Math.round(totals.writeCapWaitMs),
+      readaheadHits: readahead?.hits ?? null,
+      readaheadBytes: readahead?.bytes ?? null,
       startedAtMs,
       guards,
     };

@@ -16,6 +16,11 @@ export interface EngineSnapshot {
   readonly links: readonly number[];
   /** 0 when there is no cap. */
   readonly writeCapBytesPerSec: number;
+  /**
+   * The C engine's sequential read-ahead: reads answered from its buffer, bytes fetched into it
+   * (absent for the TypeScript engine, which has none).
+   */
+  readonly readahead?: { readonly hits: number; readonly bytes: number };
 }
 
 /** A running data path; the FUSE file it serves is mounted. */

@@ -124,6 +124,12 @@ export interface DeviceStatus {
   writeCapBytesPerSec: number | null;
   /** Milliseconds swap-out waited for the cap, summed over requests. */
   writeCapWaitMs: number;
+  /**
+   * Reads the C engine answered from its sequential read-ahead, and the bytes it fetched into it
+   * (null: the TypeScript engine, which has none, or a dead daemon).
+   */
+  readaheadHits: number | null;
+  readaheadBytes: number | null;
   startedAtMs: number;
   guards: DaemonGuards | null;
 }

@@ -62,6 +62,8 @@ export function deadStatus(record: DeviceRecord): DeviceStatus {
     reconnects: 0,
     writeCapBytesPerSec: null,
     writeCapWaitMs: 0,
+    readaheadHits: null,
+    readaheadBytes: null,
     startedAtMs: record.createdAtMs,
     guards: null,
   };

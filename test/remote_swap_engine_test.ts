@@ -95,6 +95,10 @@ interface EngineRig {
   write(offsetMiB: number, data: Uint8Array): Promise<number>;
   /** Reads `MiB` at `offset` (MiB); null when the read failed. */
   read(offsetMiB: number): Promise<Uint8Array | null>;
+  /** Reads `count` blocks of `blockKiB` from block `skip` in order, one dd (one read each). */
+  readBlocks(blockKiB: number, skip: number, count: number): Promise<Uint8Array | null>;
+  /** Writes `data` at `offsetKiB`. */
+  writeAt(offsetKiB: number, data: Uint8Array): Promise<number>;
   restartMemserver(): Promise<void>;
   stopMemserver(): Promise<void>;
   proxy: DroppingProxy;
@@ -154,6 +158,21 @@ async function withEngine(
       async write(offsetMiB, data) {
         await Deno.writeFile(scratch, data);
         const args = [`if=${scratch}`, `of=${file}`, "bs=1M", "count=1", `seek=${offsetMiB}`];
+        return (await dd([...args, "oflag=direct", "conv=notrunc"])).code;
+      },
+      async readBlocks(blockKiB, skip, count) {
+        const result = await dd([
+          `if=${file}`,
+          `bs=${blockKiB}K`,
+          `count=${count}`,
+          `skip=${skip}`,
+          "iflag=direct",
+        ]);
+        return result.code === 0 ? result.stdout : null;
+      },
+      async writeAt(offsetKiB, data) {
+        await Deno.writeFile(scratch, data);
+        const args = [`if=${scratch}`, `of=${file}`, "bs=4K", `seek=${offsetKiB / 4}`];
         return (await dd([...args, "oflag=direct", "conv=notrunc"])).code;
       },
       async read(offsetMiB) {
@@ -266,5 +285,34 @@ systemTest(
       assert.ok(totals.writeCapWaitMs > 0);
       rig.engine.setWriteCap(0);
       assert.equal((await rig.engine.snapshot()).writeCapBytesPerSec, 0, "cap removed live");
+    }),
+);
+
+systemTest(
+  "swap engine: sequential reads are answered from its read-ahead, never older than a write",
+  REMOTE_SWAP_PREREQS,
+  () =>
+    withEngine({ budgetMs: 10_000, retryEveryMs: 500 }, async (rig) => {
+      const data = pattern(5);
+      assert.equal(await rig.write(0, data), 0);
+      // 32 KiB reads in order, like swap-in windows: the engine fetches what follows.
+      assertBytes(await rig.readBlocks(32, 0, 4), data.subarray(0, 128 << 10), "first reads");
+      const before = await rig.engine.snapshot();
+      assertBytes(
+        await rig.readBlocks(32, 4, 4),
+        data.subarray(128 << 10, 256 << 10),
+        "reads from the read-ahead",
+      );
+      const after = await rig.engine.snapshot();
+      assert.ok(
+        (after.readahead?.hits ?? 0) > (before.readahead?.hits ?? 0),
+        `read-ahead hits ${before.readahead?.hits} -> ${after.readahead?.hits}`,
+      );
+      // Overwrite pages the read-ahead holds (or is fetching), then read them again in order.
+      const fresh = new Uint8Array(64 << 10).fill(0xa5);
+      assert.equal(await rig.writeAt(288, fresh), 0);
+      const expected = data.slice(256 << 10, 512 << 10);
+      expected.set(fresh, (288 - 256) << 10);
+      assertBytes(await rig.readBlocks(32, 8, 8), expected, "the written pages read back new");
     }),
 );

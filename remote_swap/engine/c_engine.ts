@@ -43,7 +43,13 @@ type EngineLine =
   | { event: "ready"; ioFlusher: true | string }
   | { event: "error"; reason: EngineStartError["reason"]; message: string }
   | (
-    & { event: "stats"; links: number[]; writeCapBytesPerSec: number }
+    & {
+      event: "stats";
+      links: number[];
+      writeCapBytesPerSec: number;
+      readaheadHits: number;
+      readaheadBytes: number;
+    }
     & Omit<
       SwapCounters,
       "storedPages"
@@ -136,8 +142,16 @@ export class CEngine implements IoEngine {
       const line = JSON.parse(text) as EngineLine;
       switch (line.event) {
         case "stats": {
-          const { event: _event, links, writeCapBytesPerSec, ...totals } = line;
-          this.#waiting.shift()?.({ totals, links, writeCapBytesPerSec });
+          const {
+            event: _event,
+            links,
+            writeCapBytesPerSec,
+            readaheadHits,
+            readaheadBytes,
+            ...totals
+          } = line;
+          const readahead = { hits: readaheadHits, bytes: readaheadBytes };
+          this.#waiting.shift()?.({ totals, links, writeCapBytesPerSec, readahead });
           break;
         }
         case "ready":

@@ -107,7 +107,7 @@ static uint8_t *page_state; /* one byte per page, atomic */
 
 struct counters {
   double bytes_read, bytes_written, bytes_discarded, read_ops, write_ops, discard_ops, io_errors,
-      stored_pages, lost_pages, reconnects, cap_wait_ms;
+      stored_pages, lost_pages, reconnects, cap_wait_ms, readahead_hits, readahead_bytes;
 };
 static struct counters counters[MAX_WORKERS];
 static int link_state[MAX_WORKERS];
@@ -530,6 +530,57 @@ static int remote(struct backend *b, uint8_t op, uint64_t offset, const void *bo
   }
 }
 
+/* ---- sequential read-ahead from the memory server -------------------------------------------- */
+
+/* A swap-in is synchronous: a faulting thread waits for one readahead window (vm.page-cluster
+ * pages) at a time, and in sequential swap-in the memory-server round trip is most of the
+ * device's time per window. So after answering a read that continues the previous one, a worker
+ * tops up one shared buffer to the next `readahead_bytes` (when it holds less than half of that
+ * ahead, fetching only what it lacks); reads inside it are answered without a round trip. A
+ * write or discard that overlaps the buffer empties it, and one that overlaps a fetch in flight
+ * spoils the fetch; both are checked again when the server has acknowledged the write, so a
+ * fetch the server answered before the write lands cannot be kept. Page states are checked as
+ * for any read (a lost page still fails with EIO; an empty one reads as zeros). */
+#define READAHEAD_MAX (1024 * 1024)
+
+static struct {
+  pthread_mutex_t lock;
+  uint8_t *data;                       /* READAHEAD_MAX bytes, allocated at start */
+  uint64_t offset, length;             /* the buffer holds [offset, offset + length) */
+  uint64_t fetch_offset, fetch_length; /* a fetch in flight (length 0: none) */
+  int fetch_spoiled;
+  uint64_t last_end; /* where the last read ended */
+} ra = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static uint64_t readahead_bytes; /* 0: no read-ahead (SPIRIT_SWAP_READAHEAD_KIB=0) */
+
+static int overlaps(uint64_t a, uint64_t a_len, uint64_t b, uint64_t b_len) {
+  return a_len > 0 && b_len > 0 && a < b + b_len && b < a + a_len;
+}
+
+/* Copies [offset, offset + size) into `out` when the buffer holds it (1), else 0; sets
+ * `*sequential` when this read starts where the last one ended. */
+static int readahead_take(uint64_t offset, uint64_t size, uint8_t *out, int *sequential) {
+  pthread_mutex_lock(&ra.lock);
+  *sequential = offset == ra.last_end;
+  ra.last_end = offset + size;
+  int hit = ra.length > 0 && offset >= ra.offset && offset + size <= ra.offset + ra.length;
+  if (hit) memcpy(out, ra.data + (offset - ra.offset), size);
+  pthread_mutex_unlock(&ra.lock);
+  return hit;
+}
+
+/* A write or discard of [offset, offset + size): nothing read before it may be served after. */
+static void readahead_drop(uint64_t offset, uint64_t size) {
+  pthread_mutex_lock(&ra.lock);
+  if (overlaps(offset, size, ra.offset, ra.length)) ra.length = 0;
+  if (overlaps(offset, size, ra.fetch_offset, ra.fetch_length)) ra.fetch_spoiled = 1;
+  pthread_mutex_unlock(&ra.lock);
+}
+
+/* After a sequential read ending at `end`: fetches what follows into the buffer, through
+ * `staging` (at least READAHEAD_MAX bytes, free now). */
+static void readahead_fetch(struct backend *b, uint64_t end, uint8_t *staging);
+
 /* ---- FUSE ----------------------------------------------------------------------------------- */
 
 static void fill_attr(struct fuse_attr *a, uint64_t node) {
@@ -578,7 +629,10 @@ static void handle_io(struct backend *b, struct fuse_in_header *in, uint8_t *arg
       counters[w].io_errors++;
       return reply(in->unique, -EIO, NULL, 0, out);
     }
-    if (!empty) {
+    int sequential = 0;
+    if (readahead_bytes > 0 && readahead_take(r->offset, size, data, &sequential)) {
+      counters[w].readahead_hits++;
+    } else if (!empty) {
       int error = remote(b, OP_READ, r->offset, NULL, 0, data, size);
       if (error) {
         counters[w].io_errors++;
@@ -596,7 +650,9 @@ static void handle_io(struct backend *b, struct fuse_in_header *in, uint8_t *arg
     }
     counters[w].read_ops++;
     counters[w].bytes_read += (double)size;
-    return reply(in->unique, 0, data, size, out);
+    reply(in->unique, 0, data, size, out);
+    if (sequential) readahead_fetch(b, r->offset + size, data);
+    return;
   }
   if (in->opcode == FUSE_WRITE) {
     struct fuse_write_in *r = (struct fuse_write_in *)args;
@@ -607,7 +663,9 @@ static void handle_io(struct backend *b, struct fuse_in_header *in, uint8_t *arg
       return reply(in->unique, -EINVAL, NULL, 0, out);
     }
     counters[w].cap_wait_ms += take_write(r->size);
+    readahead_drop(r->offset, r->size);
     int error = remote(b, OP_WRITE, r->offset, source, r->size, NULL, 0);
+    readahead_drop(r->offset, r->size);
     if (error) {
       counters[w].io_errors++;
       return reply(in->unique, error, NULL, 0, out);
@@ -628,7 +686,9 @@ static void handle_io(struct backend *b, struct fuse_in_header *in, uint8_t *arg
   uint64_t end = f->offset + f->length < cfg.size ? f->offset + f->length : cfg.size;
   uint64_t first = (f->offset + PAGE - 1) / PAGE, last = end / PAGE;
   if (last > first) {
+    readahead_drop(first * PAGE, (last - first) * PAGE);
     int error = remote(b, OP_DISCARD, first * PAGE, NULL, (last - first) * PAGE, NULL, 0);
+    readahead_drop(first * PAGE, (last - first) * PAGE);
     if (error) {
       counters[w].io_errors++;
       return reply(in->unique, error, NULL, 0, out);
@@ -638,6 +698,45 @@ static void handle_io(struct backend *b, struct fuse_in_header *in, uint8_t *arg
   }
   counters[w].discard_ops++;
   return reply(in->unique, 0, NULL, 0, out);
+}
+
+static void readahead_fetch(struct backend *b, uint64_t end, uint8_t *staging) {
+  pthread_mutex_lock(&ra.lock);
+  uint64_t buffer_end = ra.offset + ra.length;
+  uint64_t ahead = ra.length > 0 && ra.offset <= end && end <= buffer_end ? buffer_end - end : 0;
+  uint64_t limit = cfg.size - end > readahead_bytes ? end + readahead_bytes : cfg.size;
+  /* Only what the buffer does not hold yet is fetched. */
+  uint64_t from = end + ahead, length = limit > from ? limit - from : 0;
+  int start = ra.fetch_length == 0 && ahead < readahead_bytes / 2 && length > 0;
+  if (start) {
+    ra.fetch_offset = from;
+    ra.fetch_length = length;
+    ra.fetch_spoiled = 0;
+  }
+  pthread_mutex_unlock(&ra.lock);
+  if (!start) return;
+  int stored = 0;
+  for (uint64_t p = from / PAGE; p < (from + length) / PAGE && !stored; p++)
+    stored = __atomic_load_n(&page_state[p], __ATOMIC_SEQ_CST) == STORED;
+  /* Nothing stored there (empty pages read as zeros without a round trip): no fetch. */
+  int error = stored ? remote(b, OP_READ, from, NULL, 0, staging, length) : -1;
+  pthread_mutex_lock(&ra.lock);
+  if (error == 0 && !ra.fetch_spoiled) {
+    if (ra.length > 0 && ra.offset <= end && ra.offset + ra.length == from) {
+      /* The buffer still ends where the fetch begins: keep its unread part, then append. */
+      memmove(ra.data, ra.data + (end - ra.offset), from - end);
+      memcpy(ra.data + (from - end), staging, length);
+      ra.offset = end;
+      ra.length = from - end + length;
+    } else {
+      memcpy(ra.data, staging, length);
+      ra.offset = from;
+      ra.length = length;
+    }
+    counters[b->worker].readahead_bytes += (double)length;
+  }
+  ra.fetch_length = 0;
+  pthread_mutex_unlock(&ra.lock);
 }
 
 static void handle_init(struct fuse_in_header *in, uint8_t *args, uint8_t *out) {
@@ -826,6 +925,8 @@ static void print_stats(void) {
     t.lost_pages += c->lost_pages;
     t.reconnects += c->reconnects;
     t.cap_wait_ms += c->cap_wait_ms;
+    t.readahead_hits += c->readahead_hits;
+    t.readahead_bytes += c->readahead_bytes;
     at += (size_t)snprintf(links + at, sizeof links - at, "%s%d", w ? "," : "",
                            __atomic_load_n(&link_state[w], __ATOMIC_SEQ_CST));
   }
@@ -835,9 +936,11 @@ static void print_stats(void) {
   emit("{\"event\":\"stats\",\"bytesRead\":%.0f,\"bytesWritten\":%.0f,\"bytesDiscarded\":%.0f,"
        "\"readOps\":%.0f,\"writeOps\":%.0f,\"discardOps\":%.0f,\"ioErrors\":%.0f,"
        "\"storedPages\":%.0f,\"lostPages\":%.0f,\"reconnects\":%.0f,\"writeCapWaitMs\":%.0f,"
-       "\"writeCapBytesPerSec\":%.0f,\"links\":[%s]}",
+       "\"writeCapBytesPerSec\":%.0f,\"readaheadHits\":%.0f,\"readaheadBytes\":%.0f,"
+       "\"links\":[%s]}",
        t.bytes_read, t.bytes_written, t.bytes_discarded, t.read_ops, t.write_ops, t.discard_ops,
-       t.io_errors, t.stored_pages, t.lost_pages, t.reconnects, t.cap_wait_ms, rate, links);
+       t.io_errors, t.stored_pages, t.lost_pages, t.reconnects, t.cap_wait_ms, rate,
+       t.readahead_hits, t.readahead_bytes, links);
 }
 
 /* Reads commands from stdin until it closes; the engine keeps serving either way. */
@@ -919,6 +1022,16 @@ int main(int argc, char **argv) {
     fail_start("setup", "mlockall failed: %s", strerror(errno));
   page_state = calloc(cfg.pages, 1);
   if (page_state == NULL) fail_start("setup", "cannot allocate the page states");
+  const char *readahead_kib = getenv("SPIRIT_SWAP_READAHEAD_KIB");
+  readahead_bytes = (uint64_t)(readahead_kib != NULL
+                                   ? arg_int(readahead_kib, 0, READAHEAD_MAX / 1024,
+                                             "SPIRIT_SWAP_READAHEAD_KIB")
+                                   : 256) *
+                    1024 / PAGE * PAGE;
+  ra.last_end = UINT64_MAX;
+  ra.data = malloc(READAHEAD_MAX);
+  if (ra.data == NULL) fail_start("setup", "cannot allocate the read-ahead buffer");
+  memset(ra.data, 0, READAHEAD_MAX);
   if (getrandom(cfg.key, sizeof cfg.key, 0) != (ssize_t)sizeof cfg.key)
     fail_start("setup", "getrandom failed: %s", strerror(errno));
   set_cap(cap > 0 ? cap : 0);
