@@ -10,6 +10,7 @@ import {
   type AgentRequest,
   type AgentResults,
   type Allocation,
+  type AllocationStep,
   type AppId,
   type AppStatus,
   type AttachedEvent,
@@ -17,6 +18,7 @@ import {
   type LaunchSpec,
   type SamplesResult,
   type SetAllocationResult,
+  type SetAllocationsResult,
   type TeardownResult,
 } from "../../agent/protocol.ts";
 import {
@@ -245,6 +247,13 @@ export class AgentClient implements AsyncDisposable {
   /** Sets an app's allocation. */
   setAllocation(appId: AppId, allocation: Allocation): Promise<SetAllocationResult> {
     return this.request({ op: "set-allocation", appId, allocation });
+  }
+
+  /** Sets several apps' allocations: the shrinks, then (when all were applied) the grows. */
+  setAllocations(
+    batch: { shrinks: AllocationStep[]; grows: AllocationStep[] },
+  ): Promise<SetAllocationsResult> {
+    return this.request({ op: "set-allocations", ...batch });
   }
 
   /** Samples newer than `sinceSeq`. */

@@ -18,6 +18,8 @@ import {
   REMOTE_SWAP_TEARDOWN_TIMEOUT_MS,
 } from "./agent_client.ts";
 import { AgentSlot } from "./agent_slot.ts";
+import type { EnforcementStep } from "./allocation_state.ts";
+import { type StepResult, stepResultsOf } from "./enforce.ts";
 import type { RunEdges } from "./edges.ts";
 import {
   agentEventBody,
@@ -645,12 +647,28 @@ export class RunSession {
     await this.#context.emit({ kind: "restart", host, message: "the agent answers again" });
   }
 
-  /** Sends `allocation` to the app's agent; rejects when the agent did not apply it. */
-  async setAllocation(app: string, allocation: ResourceBytes): Promise<void> {
-    const host = this.#playbook.apps.find((a) => a.name === app)?.host;
-    const client = host === undefined ? null : this.#agents.get(host)?.client ?? null;
-    if (client === null) throw new Error(`no agent session for ${app}`);
-    await client.setAllocation(app, allocation);
+  /**
+   * Sends one node's enforcement steps to its agent in one request (see enforce.ts); a request
+   * that fails as a whole (no session, no answer) is a failed result for every step.
+   */
+  async setAllocations(
+    host: string,
+    batch: { shrinks: EnforcementStep[]; grows: EnforcementStep[] },
+  ): Promise<StepResult[]> {
+    const steps = [...batch.shrinks, ...batch.grows];
+    const client = this.#agents.get(host)?.client ?? null;
+    const toAgent = (list: EnforcementStep[]) =>
+      list.map(({ app, allocation }) => ({ appId: app, allocation }));
+    try {
+      if (client === null) throw new Error(`no agent session on ${host}`);
+      const { outcomes } = await client.setAllocations({
+        shrinks: toAgent(batch.shrinks),
+        grows: toAgent(batch.grows),
+      });
+      return stepResultsOf(outcomes);
+    } catch (error) {
+      return steps.map(({ app }) => ({ app, error: messageOf(error), attempted: true }));
+    }
   }
 
   /** Stops apps, agents and memory servers and removes the run's files; never throws. */
