@@ -103,11 +103,14 @@ export class AgentClient implements AsyncDisposable {
     this.#reader = this.#read(init.lines);
   }
 
-  /** Waits for the agent's `attached` line on a freshly spawned session and says hello. */
+  /**
+   * Waits for the agent's `attached` line on a freshly spawned session and says hello; with
+   * `sampleEvents`, the agent then sends every new sample as a `sample` event.
+   */
   static async attach(
     host: string,
     process: RemoteProcess,
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; sampleEvents?: boolean } = {},
   ): Promise<AgentClient> {
     const lines = readLines(process.stdout);
     const timeoutMs = options.timeoutMs ?? 30_000;
@@ -128,7 +131,11 @@ export class AgentClient implements AsyncDisposable {
     const what = `"attached" line from the agent on ${host}`;
     const attached = parseReply(attachedEventSchema, parseJsonReply(first.value, what), what);
     const client = new AgentClient(host, process, { attached, lines });
-    await client.request({ op: "hello", protocolVersion: AGENT_PROTOCOL_VERSION });
+    await client.request({
+      op: "hello",
+      protocolVersion: AGENT_PROTOCOL_VERSION,
+      ...(options.sampleEvents === true ? { sampleEvents: true } : {}),
+    });
     return client;
   }
 

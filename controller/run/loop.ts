@@ -33,6 +33,11 @@ export interface LoopSession {
   returning(): Set<string>;
   /** Relaunches a returning app at `allocation`; rejects (after reporting it) when it failed. */
   relaunchAt(app: string, allocation: ResourceBytes): Promise<void>;
+  /**
+   * How long before the last collection the newest sample of `app` in it reached the controller,
+   * ms (absent: 0, samples are fetched at collection).
+   */
+  sampleAgeMs?(app: string): number;
   /** Resolves once the events raised by agent messages so far are written. */
   settled(): Promise<void>;
 }
@@ -102,7 +107,9 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
           to: change.to,
           ...(host === undefined ? {} : { host }),
         }),
-        time: new Date(clock.wallTime() - change.agoMs).toISOString(),
+        time: new Date(
+          clock.wallTime() - change.agoMs - (session.sampleAgeMs?.(change.app) ?? 0),
+        ).toISOString(),
       });
     }
     // What a gone app held is free for the others until it is back.

@@ -105,6 +105,8 @@ export interface SessionContext {
    * the loop to give it a share again (`returning()`, `relaunchAt()`).
    */
   allocationOf(app: string): ResourceBytes | null;
+  /** The controller's wall clock, ms (default Date.now): when pushed samples arrived. */
+  wallTime?: () => number;
   /**
    * Longest wait (real time) for an agent's answer that should come at once, samples and
    * re-attachment, before the loop goes on without it (default DEFAULT_RESPONSE_TIMEOUT_MS).
@@ -123,6 +125,7 @@ export class RunSession {
   readonly #playbook: Playbook;
   readonly #plan: RunPlan;
   readonly #context: SessionContext;
+  readonly #sampleAges = new Map<string, number>();
   readonly #responseTimeoutMs: number;
   readonly #connectors = new Map<string, Connector>();
   readonly #runtimes = new Map<string, SpiritRuntime>();
@@ -269,6 +272,7 @@ export class RunSession {
         runtime: this.#runtime(compute.host),
         stateDir: `${this.#plan.hostDir}/agent-${compute.host}`,
         onEvent: (event) => this.#onAgentEvent(compute.host, event),
+        wallTime: this.#context.wallTime ?? Date.now,
       });
       this.#agents.set(compute.host, slot);
       const client = await startStep(compute.host, "starting the agent", () => slot.attach());
@@ -596,6 +600,14 @@ export class RunSession {
     }
   }
 
+  /**
+   * How long before the last collection the newest sample of `app` in it reached the controller
+   * (0 when it was asked for then; pushed samples arrive as the agent takes them), ms.
+   */
+  sampleAgeMs(app: string): number {
+    return this.#sampleAges.get(app) ?? 0;
+  }
+
   /** Samples of every app since the last collection, from all agents in parallel. */
   async collect(): Promise<Map<string, AppSample[]>> {
     const byApp = new Map<string, AppSample[]>();
@@ -627,6 +639,7 @@ export class RunSession {
         return;
       }
       for (const sample of samples) {
+        this.#sampleAges.set(sample.appId, slot.newestSampleAgeMs);
         const list = byApp.get(sample.appId) ?? [];
         list.push(sample);
         byApp.set(sample.appId, list);
