@@ -13,6 +13,9 @@ import { within } from "./within.ts";
 import { startAgent } from "./processes.ts";
 import type { SpiritRuntime } from "./runtime.ts";
 
+/** Pushed samples kept between collections, at most. */
+const MAX_PUSHED_SAMPLES = 10_000;
+
 /** How one attempt to attach ended. */
 export type AttachOutcome = { ok: true; client: AgentClient } | { ok: false; error: unknown };
 
@@ -87,6 +90,9 @@ export class AgentSlot {
     client.onEvent((event) => {
       if (event.event !== "sample") return;
       this.#pushed.push(event.sample);
+      // Nobody collecting (a long start-up, a stalled loop): keep the newest; the gap this
+      // leaves makes the next collection ask the agent, which keeps 600 samples per app.
+      if (this.#pushed.length > MAX_PUSHED_SAMPLES) this.#pushed.shift();
       this.#pushedAtMs = this.#wallTime();
     });
     client.onEvent(this.#onEvent);
