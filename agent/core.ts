@@ -15,6 +15,7 @@ import {
   type AgentEvent,
   type AgentRequest,
   type AgentResponse,
+  type Allocation,
   type AppSample,
   type AppStatus,
   type HelloResult,
@@ -25,6 +26,7 @@ import {
   type TeardownResult,
 } from "./protocol.ts";
 import { parseAgentRequest } from "./protocol_schema.ts";
+import { applyAllocationBatch } from "./allocation_batch.ts";
 import { type ManagedApp, type RawSample, withRates } from "./apps/app.ts";
 import { CgroupApp, type CgroupAppContext } from "./apps/cgroup_app.ts";
 import { FarmemApp } from "./apps/farmem_app.ts";
@@ -197,14 +199,14 @@ export class AgentCore {
         return await this.launch(request.app);
       case "set-allocation": {
         const app = this.#app(request.appId);
-        let applied: "immediate" | "stepping";
-        try {
-          applied = await app.setAllocation(request.allocation);
-        } catch (error) {
-          throw new AgentError("enforcement-failed", (error as Error).message, { cause: error });
-        }
+        const applied = await this.#setAllocation(app, request.allocation);
         return { app: app.status(), applied } satisfies SetAllocationResult;
       }
+      case "set-allocations":
+        return await applyAllocationBatch(
+          request,
+          (step) => this.#setAllocation(this.#app(step.appId), step.allocation),
+        );
       case "samples":
         return this.samples(request.sinceSeq ?? 0, request.appIds);
       case "list":
@@ -231,6 +233,17 @@ export class AgentCore {
         );
       case "remote-swap-down":
         return { removed: await this.#remoteSwapRequest(() => this.#remoteSwap.down()) };
+    }
+  }
+
+  async #setAllocation(
+    app: ManagedApp,
+    allocation: Allocation,
+  ): Promise<"immediate" | "stepping"> {
+    try {
+      return await app.setAllocation(allocation);
+    } catch (error) {
+      throw new AgentError("enforcement-failed", (error as Error).message, { cause: error });
     }
   }
 

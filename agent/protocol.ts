@@ -391,6 +391,14 @@ export type AgentRequest =
   /** Sets an app's allocation; raises apply at once, cache shrinks in steps. Answered with {@link SetAllocationResult}. */
   | { id: number; op: "set-allocation"; appId: AppId; allocation: Allocation }
   /**
+   * Sets several apps' allocations in one round trip (the controller's enforcement of one node
+   * per epoch): every shrink first, in parallel; then, only when every shrink was applied, every
+   * grow (grows are planned to fit in what the shrinks free). Answered with
+   * {@link SetAllocationsResult}: one outcome per step, failures included (the request itself
+   * fails only when it is malformed).
+   */
+  | { id: number; op: "set-allocations"; shrinks: AllocationStep[]; grows: AllocationStep[] }
+  /**
    * Returns stored samples with `seq > sinceSeq` (all retained ones when omitted), optionally
    * for some apps only; answered with {@link SamplesResult}.
    */
@@ -435,6 +443,25 @@ export interface SetAllocationResult {
   applied: "immediate" | "stepping";
 }
 
+/** One app's new allocation in a `set-allocations` request. */
+export interface AllocationStep {
+  appId: AppId;
+  allocation: Allocation;
+}
+
+/**
+ * What became of one step of `set-allocations`: applied, failed (`error`), or not attempted
+ * (a grow after a failed shrink: `error.code` is `not-attempted`).
+ */
+export type AllocationStepOutcome =
+  & { appId: AppId; round: "shrink" | "grow" }
+  & ({ applied: true } | { applied: false; error: { code: string; message: string } });
+
+/** Result of `set-allocations`: the shrinks' outcomes, then the grows', in request order. */
+export interface SetAllocationsResult {
+  outcomes: AllocationStepOutcome[];
+}
+
 /** Result of `samples`. */
 export interface SamplesResult {
   samples: AppSample[];
@@ -469,6 +496,7 @@ export interface AgentResults {
   facts: HostFacts;
   launch: AppStatus;
   "set-allocation": SetAllocationResult;
+  "set-allocations": SetAllocationsResult;
   samples: SamplesResult;
   list: ListResult;
   stop: StopResult;
@@ -487,6 +515,7 @@ export type AgentErrorCode =
   | "not-supported"
   | "launch-failed"
   | "enforcement-failed"
+  | "not-attempted"
   | "remote-swap-failed"
   | "internal";
 

@@ -127,6 +127,12 @@ const request = z.discriminatedUnion("op", [
   z.object({ id, op: z.literal("set-allocation"), appId, allocation }),
   z.object({
     id,
+    op: z.literal("set-allocations"),
+    shrinks: z.array(z.object({ appId, allocation })),
+    grows: z.array(z.object({ appId, allocation })),
+  }),
+  z.object({
+    id,
     op: z.literal("samples"),
     sinceSeq: z.number().int().exactOptional(),
     appIds: z.array(appId).exactOptional(),

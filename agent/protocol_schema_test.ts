@@ -158,3 +158,23 @@ Deno.test("parseAgentRequest accepts remote-swap-down and a write cap of null", 
   assert.ok(parseAgentRequest('{"id":2,"op":"remote-swap-set-write-cap","bytesPerSec":null}').ok);
   assert.ok(!parseAgentRequest('{"id":3,"op":"remote-swap-set-write-cap","bytesPerSec":-1}').ok);
 });
+
+Deno.test("parseAgentRequest accepts set-allocations and names a bad step's field path", () => {
+  const allocation = { cacheBytes: 2 ** 20, bandwidthBytesPerSec: 125e3 };
+  const good = parseAgentRequest(JSON.stringify({
+    id: 7,
+    op: "set-allocations",
+    shrinks: [{ appId: "a", allocation }],
+    grows: [{ appId: "b", allocation }],
+  }));
+  assert.ok(good.ok);
+  assert.equal(good.request.op, "set-allocations");
+  const bad = parseAgentRequest(JSON.stringify({
+    id: 8,
+    op: "set-allocations",
+    shrinks: [],
+    grows: [{ appId: "b", allocation: { cacheBytes: "1", bandwidthBytesPerSec: 1 } }],
+  }));
+  assert.ok(!bad.ok);
+  assert.match(bad.message, /grows\.0\.allocation\.cacheBytes/);
+});

@@ -206,6 +206,23 @@ export const resultSchemas: { [Op in AgentOp]: z.ZodType<AgentResults[Op]> } = {
     app: appStatusSchema,
     applied: z.enum(["immediate", "stepping"]),
   }),
+  "set-allocations": z.looseObject({
+    outcomes: z.array(
+      z.union([
+        z.looseObject({
+          appId: z.string(),
+          round: z.enum(["shrink", "grow"]),
+          applied: z.literal(true),
+        }),
+        z.looseObject({
+          appId: z.string(),
+          round: z.enum(["shrink", "grow"]),
+          applied: z.literal(false),
+          error: z.looseObject({ code: z.string(), message: z.string() }),
+        }),
+      ]),
+    ),
+  }),
   samples: z.looseObject({ samples: z.array(appSampleSchema), lastSeq: integer }),
   list: z.looseObject({ apps: z.array(appStatusSchema) }),
   stop: z.looseObject({ appId: z.string(), stopped: z.boolean() }),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { SshTarget } from "../playbook/types.ts";
-import { classifySshFailure, sshArgs } from "./ssh_args.ts";
+import { classifySshFailure, DEFAULT_KEX_ALGORITHMS, sshArgs } from "./ssh_args.ts";
 
 const target: SshTarget = {
   host: "10.0.0.2",
@@ -49,7 +49,7 @@ Deno.test("sshArgs puts spirit's own options before the playbook's, so spirit's 
   const first = (key: string) => args.find((a) => a.startsWith(`${key}=`));
   assert.equal(first("StrictHostKeyChecking"), "StrictHostKeyChecking=yes");
   assert.equal(first("ControlPath"), "ControlPath=/c");
-  assert.deepEqual(args.slice(-2), ["-o", "Compression=yes"]);
+  assert.ok(args.indexOf("Compression=yes") > args.indexOf("ControlPath=/c"));
 });
 
 Deno.test("classifySshFailure tells transient from permanent connection failures", () => {
@@ -60,4 +60,17 @@ Deno.test("classifySshFailure tells transient from permanent connection failures
   assert.equal(classifySshFailure("Host key verification failed."), "permanent");
   assert.equal(classifySshFailure("root@h: Permission denied (publickey)."), "permanent");
   assert.equal(classifySshFailure("something else"), "unknown");
+});
+
+Deno.test("sshArgs asks for X25519 key exchange unless the playbook chooses one", () => {
+  assert.ok(
+    sshArgs(target, { controlPath: "/c" }).includes(`KexAlgorithms=${DEFAULT_KEX_ALGORITHMS}`),
+  );
+  const chosen = sshArgs({
+    ...target,
+    options: { kexAlgorithms: "sntrup761x25519-sha512@openssh.com" },
+  }, { controlPath: "/c" });
+  assert.deepEqual(chosen.filter((a) => /^kexalgorithms=/i.test(a)), [
+    "kexAlgorithms=sntrup761x25519-sha512@openssh.com",
+  ]);
 });

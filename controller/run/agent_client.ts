@@ -10,6 +10,7 @@ import {
   type AgentRequest,
   type AgentResults,
   type Allocation,
+  type AllocationStep,
   type AppId,
   type AppStatus,
   type AttachedEvent,
@@ -17,6 +18,7 @@ import {
   type LaunchSpec,
   type SamplesResult,
   type SetAllocationResult,
+  type SetAllocationsResult,
   type TeardownResult,
 } from "../../agent/protocol.ts";
 import {
@@ -101,11 +103,14 @@ export class AgentClient implements AsyncDisposable {
     this.#reader = this.#read(init.lines);
   }
 
-  /** Waits for the agent's `attached` line on a freshly spawned session and says hello. */
+  /**
+   * Waits for the agent's `attached` line on a freshly spawned session and says hello; with
+   * `sampleEvents`, the agent then sends every new sample as a `sample` event.
+   */
   static async attach(
     host: string,
     process: RemoteProcess,
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; sampleEvents?: boolean } = {},
   ): Promise<AgentClient> {
     const lines = readLines(process.stdout);
     const timeoutMs = options.timeoutMs ?? 30_000;
@@ -126,7 +131,11 @@ export class AgentClient implements AsyncDisposable {
     const what = `"attached" line from the agent on ${host}`;
     const attached = parseReply(attachedEventSchema, parseJsonReply(first.value, what), what);
     const client = new AgentClient(host, process, { attached, lines });
-    await client.request({ op: "hello", protocolVersion: AGENT_PROTOCOL_VERSION });
+    await client.request({
+      op: "hello",
+      protocolVersion: AGENT_PROTOCOL_VERSION,
+      ...(options.sampleEvents === true ? { sampleEvents: true } : {}),
+    });
     return client;
   }
 
@@ -245,6 +254,13 @@ export class AgentClient implements AsyncDisposable {
   /** Sets an app's allocation. */
   setAllocation(appId: AppId, allocation: Allocation): Promise<SetAllocationResult> {
     return this.request({ op: "set-allocation", appId, allocation });
+  }
+
+  /** Sets several apps' allocations: the shrinks, then (when all were applied) the grows. */
+  setAllocations(
+    batch: { shrinks: AllocationStep[]; grows: AllocationStep[] },
+  ): Promise<SetAllocationsResult> {
+    return this.request({ op: "set-allocations", ...batch });
   }
 
   /** Samples newer than `sinceSeq`. */

@@ -1,65 +1,8 @@
 import assert from "node:assert/strict";
 import type { AgentEvent } from "../../agent/protocol.ts";
 import { MalformedReplyError } from "../../common/reply.ts";
-import type { ProcessStatus, RemoteProcess } from "../connectors/types.ts";
 import { AgentClient, AgentRequestError } from "./agent_client.ts";
-
-const ATTACHED = {
-  event: "attached",
-  protocolVersion: 1,
-  agentVersion: "0.1.0",
-  daemonPid: 42,
-  daemonStartedAtMs: 0,
-  apps: [],
-};
-
-/** A fake agent session: answers each request line with `answer(request)` (raw text lines). */
-function fakeAgent(
-  answer: (request: { id: number; op: string }) => string[],
-  first: string = JSON.stringify(ATTACHED),
-): RemoteProcess {
-  let out!: ReadableStreamDefaultController<Uint8Array>;
-  let resolveStatus!: (status: ProcessStatus) => void;
-  const status = new Promise<ProcessStatus>((resolve) => resolveStatus = resolve);
-  const encoder = new TextEncoder();
-  const send = (line: string) => out.enqueue(encoder.encode(line + "\n"));
-  const stdout = new ReadableStream<Uint8Array>({
-    start(controller) {
-      out = controller;
-      send(first);
-    },
-  });
-  const end = () => {
-    out.close();
-    resolveStatus({ code: 0, signal: null });
-  };
-  const stdin = new WritableStream<Uint8Array>({
-    write(chunk) {
-      for (const line of new TextDecoder().decode(chunk).split("\n")) {
-        if (line.trim() === "") continue;
-        for (const reply of answer(JSON.parse(line))) send(reply);
-      }
-    },
-    close: end,
-  });
-  return {
-    stdin,
-    stdout,
-    stderr: new ReadableStream({ start: (c) => c.close() }),
-    status,
-    kill: () => {
-      end();
-      return Promise.resolve();
-    },
-  };
-}
-
-const hello = (id: number) =>
-  JSON.stringify({
-    id,
-    ok: true,
-    result: { protocolVersion: 1, agentVersion: "0.1.0", daemonPid: 42 },
-  });
+import { ATTACHED, fakeAgent, hello } from "./_fake_agent.ts";
 
 Deno.test("AgentClient refuses a malformed attached line, naming the field", async () => {
   const process = fakeAgent(() => [], JSON.stringify({ ...ATTACHED, apps: "none" }));

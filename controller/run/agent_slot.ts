@@ -13,6 +13,9 @@ import { within } from "./within.ts";
 import { startAgent } from "./processes.ts";
 import type { SpiritRuntime } from "./runtime.ts";
 
+/** Pushed samples kept between collections, at most. */
+const MAX_PUSHED_SAMPLES = 10_000;
+
 /** How one attempt to attach ended. */
 export type AttachOutcome = { ok: true; client: AgentClient } | { ok: false; error: unknown };
 
@@ -24,6 +27,12 @@ export class AgentSlot {
   #client: AgentClient | null = null;
   #attempt: Promise<AttachOutcome> | null = null;
   #sinceSeq: number | undefined;
+  /** Samples the agent pushed (`sample` events) since the last collection. */
+  #pushed: AppSample[] = [];
+  /** When the newest pushed sample arrived (controller wall clock, ms). */
+  #pushedAtMs = 0;
+  readonly #wallTime: () => number;
+  #newestAgeMs = 0;
   #failures = 0;
   #attachments = 0;
 
@@ -34,11 +43,14 @@ export class AgentSlot {
       runtime: SpiritRuntime;
       stateDir: string;
       onEvent: (event: AgentEvent) => void;
+      /** The controller's wall clock, ms (default Date.now). */
+      wallTime?: () => number;
     },
   ) {
     this.host = host;
     this.#start = options;
     this.#onEvent = options.onEvent;
+    this.#wallTime = options.wallTime ?? Date.now;
   }
 
   /** The attached session, or null when it ended or none could be attached. */
@@ -75,6 +87,14 @@ export class AgentSlot {
     if (previous !== null && previous.attached.daemonPid !== client.attached.daemonPid) {
       this.#sinceSeq = undefined;
     }
+    client.onEvent((event) => {
+      if (event.event !== "sample") return;
+      this.#pushed.push(event.sample);
+      // Nobody collecting (a long start-up, a stalled loop): keep the newest; the gap this
+      // leaves makes the next collection ask the agent, which keeps 600 samples per app.
+      if (this.#pushed.length > MAX_PUSHED_SAMPLES) this.#pushed.shift();
+      this.#pushedAtMs = this.#wallTime();
+    });
     client.onEvent(this.#onEvent);
     this.#client = client;
     return client;
@@ -95,13 +115,45 @@ export class AgentSlot {
     return outcome;
   }
 
-  /** Samples since the last call (all the daemon kept, on a new daemon). */
+  /**
+   * Samples since the last call (all the daemon kept, on a new daemon). The agent pushes each
+   * sample as it takes it, so normally these are at hand and no request is made; the agent is
+   * asked (`samples` since the cursor) only when none arrived since the last call (an agent
+   * with nothing to say, or one that is unreachable: the request's timeout tells) or when the
+   * pushed ones do not follow the cursor without a gap (the first collection, a new session).
+   */
   async samples(options: { timeoutMs?: number } = {}): Promise<AppSample[]> {
     const client = this.client;
     if (client === null) throw new Error(`no agent session on ${this.host}`);
+    const pushedAtMs = this.#pushedAtMs;
+    const pushed = this.#takePushed();
+    if (pushed !== null) {
+      this.#newestAgeMs = Math.max(0, this.#wallTime() - pushedAtMs);
+      return pushed;
+    }
     const result = await client.samples(this.#sinceSeq, options);
     this.#sinceSeq = result.lastSeq;
+    this.#newestAgeMs = 0;
     return result.samples;
+  }
+
+  /**
+   * How long before the last `samples()` call returned its newest sample reached the controller,
+   * ms: 0 when they were asked for, the time since the last push arrived otherwise.
+   */
+  get newestSampleAgeMs(): number {
+    return this.#newestAgeMs;
+  }
+
+  /** The pushed samples newer than the cursor when they continue it without a gap, else null. */
+  #takePushed(): AppSample[] | null {
+    const since = this.#sinceSeq;
+    const fresh = this.#pushed.filter((s) => since === undefined || s.seq > since);
+    this.#pushed = [];
+    if (since === undefined || fresh.length === 0) return null;
+    if (!fresh.every((sample, i) => sample.seq === since + 1 + i)) return null;
+    this.#sinceSeq = since + fresh.length;
+    return fresh;
   }
 
   /**

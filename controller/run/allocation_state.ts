@@ -130,24 +130,34 @@ export class AllocationState {
   }
 
   /**
-   * The second round of `node`, after the shrinks settled: grows, out of what no app holds in
-   * force. When the grows do not all fit (a shrink failed, an app is down), each gets the same
+   * The second round of `node`, after the shrinks settled (or, with `assuming`, planned as if
+   * these shrinks had been applied): grows, out of what no app holds in force. When the grows do not all fit (a shrink failed, an app is down), each gets the same
    * share of its missing amount; what is missing is retried next epoch.
    */
-  growSteps(node: string, options: { skip?: ReadonlySet<string> } = {}): EnforcementStep[] {
+  growSteps(
+    node: string,
+    options: { skip?: ReadonlySet<string>; assuming?: readonly EnforcementStep[] } = {},
+  ): EnforcementStep[] {
     const capacity = this.#capacity.get(node);
     if (capacity === undefined) throw new RangeError(`No compute node "${node}" in this run`);
-    const allocated = this.allocated(node);
+    // With `assuming` (this round's shrinks), grows are planned as if those were in force.
+    const assumed = new Map(options.assuming?.map((s) => [s.app, s.allocation]));
+    const held = (app: string, e: Entry) => assumed.get(app) ?? e.inForce;
+    const allocated = { cacheBytes: 0, bandwidthBytesPerSec: 0 };
+    for (const [app, e] of this.#entries) {
+      if (e.node !== node) continue;
+      for (const r of RESOURCES) allocated[r] += held(app, e)[r];
+    }
     const growing = [...this.#entries].filter(([app, e]) =>
       e.node === node && !options.skip?.has(app) &&
-      RESOURCES.some((r) => e.requested[r] > e.inForce[r])
+      RESOURCES.some((r) => e.requested[r] > held(app, e)[r])
     );
     const grants = new Map<string, ResourceBytes>(
-      growing.map(([app, e]) => [app, { ...e.inForce }]),
+      growing.map(([app, e]) => [app, { ...held(app, e) }]),
     );
     for (const r of RESOURCES) {
       const free = Math.max(0, capacity[r] - allocated[r]);
-      const need = growing.map(([, e]) => Math.max(0, e.requested[r] - e.inForce[r]));
+      const need = growing.map(([app, e]) => Math.max(0, e.requested[r] - held(app, e)[r]));
       const total = need.reduce((a, b) => a + b, 0);
       const share = total <= free ? 1 : free / total;
       growing.forEach(([app], i) => {
@@ -157,7 +167,9 @@ export class AllocationState {
     }
     return growing.flatMap(([app, e]) => {
       const allocation = grants.get(app);
-      return allocation === undefined || same(allocation, e.inForce) ? [] : [{ app, allocation }];
+      return allocation === undefined || same(allocation, held(app, e))
+        ? []
+        : [{ app, allocation }];
     });
   }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { twoAppPlaybook } from "../../test/fixtures/two_apps.ts";
 import { AllocationState } from "./allocation_state.ts";
 import { enforceNode, WAITING_FOR_CAPACITY } from "./enforce.ts";
+import { agentEnforcer } from "./_agent_enforcer.ts";
 import { planRun } from "./plan.ts";
 
 const MiB = 2 ** 20;
@@ -64,33 +65,85 @@ Deno.test("AllocationState refuses an applied grow that would overcommit the nod
 Deno.test("enforceNode: a failed shrink keeps its capacity, the grow waits, both are recorded", async () => {
   const s = state();
   s.request(new Map([["kv", bytes(6, 40)], ["scan", bytes(2, 40)]]));
-  const sent: string[] = [];
+  const failing = agentEnforcer((app) =>
+    app === "scan" ? Promise.reject(new Error("cgroup write failed")) : Promise.resolve()
+  );
   const outcomes = await enforceNode("node", {
     state: s,
     epoch: 3,
     down: new Map(),
-    apply: (app) => {
-      sent.push(app);
-      return app === "scan" ? Promise.reject(new Error("cgroup write failed")) : Promise.resolve();
-    },
+    enforcer: failing,
   });
-  assert.deepEqual(sent, ["scan"], "no grow is sent while the shrink failed");
-  assert.deepEqual(outcomes.map((o) => [o.app, o.error]), [["scan", "cgroup write failed"]]);
+  assert.deepEqual(failing.sent, ["scan"], "no grow is applied while the shrink failed");
+  assert.deepEqual(outcomes.map((o) => [o.app, o.error]), [[
+    "scan",
+    "cgroup write failed (internal)",
+  ]]);
   assert.deepEqual(s.allocated("node"), bytes(8, 80));
   const snapshot = s.snapshot();
-  assert.equal(snapshot.get("scan")?.notApplied, "failed: cgroup write failed");
+  assert.equal(snapshot.get("scan")?.notApplied, "failed: cgroup write failed (internal)");
   assert.equal(snapshot.get("kv")?.notApplied, WAITING_FOR_CAPACITY);
-  // Next epoch the same targets are retried, and now both apply.
-  await enforceNode("node", {
-    state: s,
-    epoch: 4,
-    down: new Map(),
-    apply: () => Promise.resolve(),
-  });
+  // Next epoch the same targets are retried, and now both apply, in one request.
+  const working = agentEnforcer();
+  await enforceNode("node", { state: s, epoch: 4, down: new Map(), enforcer: working });
+  assert.equal(working.requests, 1);
+  assert.deepEqual(working.sent, ["scan", "kv"]);
   assert.deepEqual(s.inForce("kv"), bytes(6, 40));
   assert.deepEqual(s.inForce("scan"), bytes(2, 40));
   assert.equal(s.snapshot().get("kv")?.notApplied, null);
   assert.equal(s.snapshot().get("kv")?.changedAtEpoch, 4);
+});
+
+Deno.test("enforceNode sends a node's shrinks and grows in one request", async () => {
+  const s = state();
+  s.request(new Map([["kv", bytes(6, 40)], ["scan", bytes(2, 40)]]));
+  const agent = agentEnforcer();
+  await enforceNode("node", { state: s, epoch: 2, down: new Map(), enforcer: agent });
+  assert.equal(agent.requests, 1);
+  assert.deepEqual(agent.sent, ["scan", "kv"], "the shrink is applied before the grow");
+  assert.deepEqual(s.inForce("kv"), bytes(6, 40));
+});
+
+Deno.test("enforceNode sends nothing to a node whose allocations did not change", async () => {
+  const s = state();
+  s.request(new Map([["kv", bytes(4, 40)], ["scan", bytes(4, 40)]]));
+  const agent = agentEnforcer();
+  const outcomes = await enforceNode("node", {
+    state: s,
+    epoch: 2,
+    down: new Map(),
+    enforcer: agent,
+  });
+  assert.equal(agent.requests, 0);
+  assert.deepEqual(outcomes, []);
+});
+
+Deno.test("enforceNode plans the grows again after a failed shrink and sends those that fit", async () => {
+  const s = state();
+  // kv: cache down, bandwidth up; scan: bandwidth down, cache up.
+  s.request(new Map([["kv", bytes(2, 60)], ["scan", bytes(6, 20)]]));
+  const agent = agentEnforcer((app) =>
+    app === "scan" && agent.requests === 1 ? Promise.reject(new Error("busy")) : Promise.resolve()
+  );
+  const outcomes = await enforceNode("node", {
+    state: s,
+    epoch: 5,
+    down: new Map(),
+    enforcer: agent,
+  });
+  assert.equal(agent.requests, 2);
+  // Round one: both shrinks (scan's fails, so no grow is tried); round two: what now fits.
+  assert.deepEqual(agent.sent, ["kv", "scan", "scan"]);
+  assert.deepEqual(outcomes.map((o) => [o.app, o.error]), [
+    ["kv", null],
+    ["scan", "busy (internal)"],
+    ["scan", null],
+  ]);
+  assert.deepEqual(s.inForce("kv"), bytes(2, 40));
+  assert.deepEqual(s.inForce("scan"), bytes(6, 40), "the cache kv freed, not the bandwidth");
+  assert.deepEqual(s.allocated("node"), bytes(8, 80));
+  assert.equal(s.snapshot().get("kv")?.notApplied, WAITING_FOR_CAPACITY);
+  assert.equal(s.snapshot().get("scan")?.notApplied, "failed: busy (internal)");
 });
 
 Deno.test("enforceNode leaves an app that is down as it is", async () => {
@@ -100,7 +153,7 @@ Deno.test("enforceNode leaves an app that is down as it is", async () => {
     state: s,
     epoch: 1,
     down: new Map([["kv", "crashed (exit status 1)"]]),
-    apply: () => Promise.resolve(),
+    enforcer: agentEnforcer(),
   });
   assert.deepEqual(s.inForce("kv"), bytes(4, 40));
   assert.deepEqual(s.inForce("scan"), bytes(4, 40));

@@ -9,6 +9,7 @@ import type { EpochRecord } from "../results/types.ts";
 import { AllocationState } from "./allocation_state.ts";
 import { Decider, MIN_BANDWIDTH_SHARE } from "./decide.ts";
 import { enforceNode } from "./enforce.ts";
+import { agentEnforcer } from "./_agent_enforcer.ts";
 import { epochRecord } from "./epoch_record.ts";
 import { fillMiBPerMbps } from "./fill_reach.ts";
 import { planRun } from "./plan.ts";
@@ -140,7 +141,7 @@ async function runEpochs(
     const warmup = epoch < 3;
     const decision = decider.decide({ epoch, warmup, samples, allocations });
     state.request(decision.targets);
-    await enforceNode("node", { state, epoch, down: new Map(), apply: () => Promise.resolve() });
+    await enforceNode("node", { state, epoch, down: new Map(), enforcer: agentEnforcer() });
     records.push(epochRecord({
       epoch,
       wallTimeMs: 0,

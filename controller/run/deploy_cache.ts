@@ -70,44 +70,51 @@ case $XDG_CACHE_HOME in
     *) base=$TMPDIR; [ -n "$base" ] || base=/tmp; root=$base/spirit-cache-$uid ;;
   esac ;;
 esac
-mkdir -p -- "$base" 2>/dev/null || refuse "cannot create $base"
-owner=$(stat -L -c '%u' -- "$base"); mode=$(stat -L -c '%a' -- "$base")
+[ -d "$base" ] || mkdir -p -- "$base" 2>/dev/null || refuse "cannot create $base"
+# Each external command is a fork and an exec on every host, every run: as few as can be.
+read -r owner mode <<EOF
+$(stat -L -c '%u %a' -- "$base")
+EOF
 if [ "$owner" != "$uid" ] && [ "$owner" != 0 ]; then
   refuse "$base is owned by uid $owner (expected uid $uid or root)"
 fi
 if [ $(( 0$mode & 022 )) -ne 0 ] && [ $(( 0$mode & 01000 )) -eq 0 ]; then
   refuse "$base has mode 0$mode: others may write to it and it has no sticky bit"
 fi
-mkdir -m 700 -- "$root" 2>/dev/null
+[ -e "$root" ] || [ -L "$root" ] || mkdir -m 700 -- "$root" 2>/dev/null
 if [ -L "$root" ]; then refuse "$root is a symbolic link"; fi
 if [ ! -d "$root" ]; then refuse "$root is not a directory"; fi
-owner=$(stat -c '%u' -- "$root")
+read -r owner mode <<EOF
+$(stat -c '%u %a' -- "$root")
+EOF
 if [ "$owner" != "$uid" ]; then refuse "$root is owned by uid $owner, not by uid $uid"; fi
-chmod 700 -- "$root" || refuse "cannot make $root private (chmod 700)"
+[ "$mode" = 700 ] || chmod 700 -- "$root" || refuse "cannot make $root private (chmod 700)"
 runtime_dir=$root/runtime/$2
 bundle_dir=$root/bundle/$3
-mkdir -p -- "$runtime_dir" "$bundle_dir" || refuse "cannot create cache entries under $root"
+{ [ -d "$runtime_dir" ] && [ -d "$bundle_dir" ]; } || mkdir -p -- "$runtime_dir" "$bundle_dir" ||
+  refuse "cannot create cache entries under $root"
 digest() {
   if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r -- "$1"
   else sha256sum -- "$1"; fi | { read -r sum rest; printf '%s' "$sum"; }
 }
 stamp() { stat -c '%i %s %y %z' -- "$1"; }
+# Sets $checked to ok, missing or "bad<TAB><sha256 found>" (no subshell: it runs twice a deploy).
 verify() {
-  if [ "$3" = 0 ]; then printf 'ok'; return; fi
-  if [ -L "$1" ] || [ ! -f "$1" ]; then rm -f -- "$1" "$1.verified"; printf 'missing'; return; fi
+  if [ "$3" = 0 ]; then checked=ok; return; fi
+  if [ -L "$1" ] || [ ! -f "$1" ]; then rm -f -- "$1" "$1.verified"; checked=missing; return; fi
   seen=$(stamp "$1")
-  if [ -f "$1.verified" ] && [ "$(cat -- "$1.verified")" = "$2 $seen" ]; then
-    printf 'ok'; return
-  fi
+  recorded=
+  if [ -f "$1.verified" ]; then IFS= read -r recorded < "$1.verified" || true; fi
+  if [ "$recorded" = "$2 $seen" ]; then checked=ok; return; fi
   sum=$(digest "$1")
   if [ "$sum" = "$2" ]; then
-    printf '%s %s\n' "$2" "$seen" > "$1.verified"; printf 'ok'
+    printf '%s %s\n' "$2" "$seen" > "$1.verified"; checked=ok
   else
-    rm -f -- "$1" "$1.verified"; printf 'bad\t%s' "$sum"
+    rm -f -- "$1" "$1.verified"; checked=$(printf 'bad\t%s' "$sum")
   fi
 }
-runtime=$(verify "$runtime_dir/deno" "$2" "$4")
-bundle=$(verify "$bundle_dir/spirit.js" "$3" "$5")
+verify "$runtime_dir/deno" "$2" "$4"; runtime=$checked
+verify "$bundle_dir/spirit.js" "$3" "$5"; bundle=$checked
 printf 'root\t%s\nruntime\t%s\nbundle\t%s\n' "$root" "$runtime" "$bundle"
 if [ "$runtime" != ok ] || [ "$bundle" != ok ]; then exit 0; fi
 # chmod changes the ctime (and so the stamp) even when the mode stays: only when needed.

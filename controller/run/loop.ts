@@ -13,7 +13,7 @@ import type { EpochRecord } from "../results/types.ts";
 import type { AllocationState } from "./allocation_state.ts";
 import type { Clock } from "./clock.ts";
 import type { Decider } from "./decide.ts";
-import { enforceNode } from "./enforce.ts";
+import { type ApplyBatch, enforceNode, type StepResult } from "./enforce.ts";
 import { epochRecord } from "./epoch_record.ts";
 import { type Emit, faultDetails } from "./events.ts";
 import { PhaseWatch } from "./phase_watch.ts";
@@ -23,7 +23,8 @@ import type { RunPlan } from "./plan.ts";
 export interface LoopSession {
   heal(): Promise<void>;
   collect(): Promise<Map<string, AppSample[]>>;
-  setAllocation(app: string, allocation: ResourceBytes): Promise<void>;
+  /** Sends one node's enforcement steps in one request (see enforce.ts). */
+  setAllocations: (host: string, batch: Parameters<ApplyBatch>[0]) => Promise<StepResult[]>;
   /** Apps that are not running, and why. */
   down(): Map<string, string>;
   /** Apps whose process is gone: they hold no allocation until they are back. */
@@ -32,6 +33,11 @@ export interface LoopSession {
   returning(): Set<string>;
   /** Relaunches a returning app at `allocation`; rejects (after reporting it) when it failed. */
   relaunchAt(app: string, allocation: ResourceBytes): Promise<void>;
+  /**
+   * How long before the last collection the newest sample of `app` in it reached the controller,
+   * ms (absent: 0, samples are fetched at collection).
+   */
+  sampleAgeMs?(app: string): number;
   /** Resolves once the events raised by agent messages so far are written. */
   settled(): Promise<void>;
 }
@@ -101,7 +107,9 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
           to: change.to,
           ...(host === undefined ? {} : { host }),
         }),
-        time: new Date(clock.wallTime() - change.agoMs).toISOString(),
+        time: new Date(
+          clock.wallTime() - change.agoMs - (session.sampleAgeMs?.(change.app) ?? 0),
+        ).toISOString(),
       });
     }
     // What a gone app held is free for the others until it is back.
@@ -121,10 +129,14 @@ export async function runLoop(context: LoopContext): Promise<LoopResult> {
         state,
         epoch,
         down: skip,
-        apply: (app, allocation) =>
-          returning.has(app)
-            ? session.relaunchAt(app, allocation)
-            : session.setAllocation(app, allocation),
+        enforcer: {
+          apply: (batch) =>
+            session.setAllocations(compute.host, batch),
+          relaunches: {
+            has: (app) => returning.has(app),
+            relaunch: (app, allocation) => session.relaunchAt(app, allocation),
+          },
+        },
       })).map((outcome) => ({ ...outcome, host: compute.host }))
     ))).flat();
     const enforceMs = stopwatch() - enforceStart;

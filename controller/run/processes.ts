@@ -130,7 +130,7 @@ export async function startAgent(
   const process = await connector.spawn(argv);
   const stderr = tail(process.stderr);
   try {
-    return await AgentClient.attach(connector.host, process);
+    return await AgentClient.attach(connector.host, process, { sampleEvents: true });
   } catch (error) {
     await process.kill("SIGTERM").catch(() => undefined);
     await process.status;

@@ -87,6 +87,7 @@ export async function runPlaybook(
     edges,
     emit,
     allocationOf: (app) => state.isReleased(app) ? null : state.inForce(app),
+    wallTime: () => clock.wallTime(),
     responseTimeoutMs: responseTimeoutMs(playbook.epochMs),
     maxParallel: playbook.ssh.maxParallel,
     ...(options.stopwatch === undefined ? {} : { stopwatch: options.stopwatch }),

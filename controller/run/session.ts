@@ -18,6 +18,8 @@ import {
   REMOTE_SWAP_TEARDOWN_TIMEOUT_MS,
 } from "./agent_client.ts";
 import { AgentSlot } from "./agent_slot.ts";
+import type { EnforcementStep } from "./allocation_state.ts";
+import { type StepResult, stepResultsOf } from "./enforce.ts";
 import type { RunEdges } from "./edges.ts";
 import {
   agentEventBody,
@@ -103,6 +105,8 @@ export interface SessionContext {
    * the loop to give it a share again (`returning()`, `relaunchAt()`).
    */
   allocationOf(app: string): ResourceBytes | null;
+  /** The controller's wall clock, ms (default Date.now): when pushed samples arrived. */
+  wallTime?: () => number;
   /**
    * Longest wait (real time) for an agent's answer that should come at once, samples and
    * re-attachment, before the loop goes on without it (default DEFAULT_RESPONSE_TIMEOUT_MS).
@@ -121,6 +125,7 @@ export class RunSession {
   readonly #playbook: Playbook;
   readonly #plan: RunPlan;
   readonly #context: SessionContext;
+  readonly #sampleAges = new Map<string, number>();
   readonly #responseTimeoutMs: number;
   readonly #connectors = new Map<string, Connector>();
   readonly #runtimes = new Map<string, SpiritRuntime>();
@@ -267,6 +272,7 @@ export class RunSession {
         runtime: this.#runtime(compute.host),
         stateDir: `${this.#plan.hostDir}/agent-${compute.host}`,
         onEvent: (event) => this.#onAgentEvent(compute.host, event),
+        wallTime: this.#context.wallTime ?? Date.now,
       });
       this.#agents.set(compute.host, slot);
       const client = await startStep(compute.host, "starting the agent", () => slot.attach());
@@ -594,6 +600,14 @@ export class RunSession {
     }
   }
 
+  /**
+   * How long before the last collection the newest sample of `app` in it reached the controller
+   * (0 when it was asked for then; pushed samples arrive as the agent takes them), ms.
+   */
+  sampleAgeMs(app: string): number {
+    return this.#sampleAges.get(app) ?? 0;
+  }
+
   /** Samples of every app since the last collection, from all agents in parallel. */
   async collect(): Promise<Map<string, AppSample[]>> {
     const byApp = new Map<string, AppSample[]>();
@@ -625,6 +639,7 @@ export class RunSession {
         return;
       }
       for (const sample of samples) {
+        this.#sampleAges.set(sample.appId, slot.newestSampleAgeMs);
         const list = byApp.get(sample.appId) ?? [];
         list.push(sample);
         byApp.set(sample.appId, list);
@@ -645,12 +660,28 @@ export class RunSession {
     await this.#context.emit({ kind: "restart", host, message: "the agent answers again" });
   }
 
-  /** Sends `allocation` to the app's agent; rejects when the agent did not apply it. */
-  async setAllocation(app: string, allocation: ResourceBytes): Promise<void> {
-    const host = this.#playbook.apps.find((a) => a.name === app)?.host;
-    const client = host === undefined ? null : this.#agents.get(host)?.client ?? null;
-    if (client === null) throw new Error(`no agent session for ${app}`);
-    await client.setAllocation(app, allocation);
+  /**
+   * Sends one node's enforcement steps to its agent in one request (see enforce.ts); a request
+   * that fails as a whole (no session, no answer) is a failed result for every step.
+   */
+  async setAllocations(
+    host: string,
+    batch: { shrinks: EnforcementStep[]; grows: EnforcementStep[] },
+  ): Promise<StepResult[]> {
+    const steps = [...batch.shrinks, ...batch.grows];
+    const client = this.#agents.get(host)?.client ?? null;
+    const toAgent = (list: EnforcementStep[]) =>
+      list.map(({ app, allocation }) => ({ appId: app, allocation }));
+    try {
+      if (client === null) throw new Error(`no agent session on ${host}`);
+      const { outcomes } = await client.setAllocations({
+        shrinks: toAgent(batch.shrinks),
+        grows: toAgent(batch.grows),
+      });
+      return stepResultsOf(outcomes);
+    } catch (error) {
+      return steps.map(({ app }) => ({ app, error: messageOf(error), attempted: true }));
+    }
   }
 
   /** Stops apps, agents and memory servers and removes the run's files; never throws. */

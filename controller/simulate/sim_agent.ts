@@ -12,6 +12,7 @@ import {
   type AgentEvent,
   type AgentRequest,
   type AgentResponse,
+  type AllocationStep,
   type AppExit,
   type AppSample,
   type AttachedEvent,
@@ -19,6 +20,7 @@ import {
   type LaunchSpec,
 } from "../../agent/protocol.ts";
 import { parseAgentRequest } from "../../agent/protocol_schema.ts";
+import { applyAllocationBatchSync } from "../../agent/allocation_batch.ts";
 import type { SimAppSpec } from "./app_models.ts";
 import { SimApp } from "./sim_app.ts";
 import { SimProcess } from "./sim_process.ts";
@@ -189,6 +191,17 @@ export class SimDaemon {
     return app;
   }
 
+  #setAllocation(step: AllocationStep, nowMs: number): SimApp {
+    const app = this.#app(step.appId);
+    const failure = this.#world.enforcementFailure(step.appId, nowMs) ??
+      (app.running ? null : `App ${step.appId} is not running`);
+    if (failure !== null) throw new ProtocolError("enforcement-failed", failure);
+    app.advanceTo(nowMs);
+    app.setAllocation(step.allocation);
+    this.#world.applied(step.appId, step.allocation, { nowMs, via: "set-allocation" });
+    return app;
+  }
+
   #dispatch(request: AgentRequest, nowMs: number): unknown {
     switch (request.op) {
       case "hello":
@@ -208,15 +221,11 @@ export class SimDaemon {
       case "launch":
         return this.#launch(request.app, nowMs);
       case "set-allocation": {
-        const app = this.#app(request.appId);
-        const failure = this.#world.enforcementFailure(request.appId, nowMs) ??
-          (app.running ? null : `App ${request.appId} is not running`);
-        if (failure !== null) throw new ProtocolError("enforcement-failed", failure);
-        app.advanceTo(nowMs);
-        app.setAllocation(request.allocation);
-        this.#world.applied(request.appId, request.allocation, { nowMs, via: "set-allocation" });
+        const app = this.#setAllocation(request, nowMs);
         return { app: app.status(), applied: "immediate" };
       }
+      case "set-allocations":
+        return applyAllocationBatchSync(request, (step) => this.#setAllocation(step, nowMs));
       case "samples": {
         const failure = this.#world.samplesFailure(nowMs);
         if (failure !== null) throw new ProtocolError("internal", failure);
