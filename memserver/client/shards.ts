@@ -2,7 +2,11 @@
  * Online miss-ratio curve by SHARDS (Waldspurger et al., FAST '15): spatially hashed sampling of
  * page references at rate R, exact LRU stack distances among the sampled pages (a Fenwick tree
  * over access times), distances scaled by 1/R, and the SHARDS_adj correction of the first bucket.
- * The hot path (`access`) is one hash and one compare for unsampled pages.
+ * The hot path (`access`) is one hash and one compare for unsampled pages. The curve counts the
+ * references of the last `windowMs` only (stack distances still against the whole LRU stack), so
+ * a program that changes phase gets its new phase's curve within a window rather than one
+ * averaged over its whole run, where a phase with many references per second would drown a
+ * later one with few.
  * @module
  */
 
@@ -15,6 +19,24 @@ export interface ShardsOptions {
   sampleRate?: number;
   /** Points in `curve()` (default 32). */
   points?: number;
+  /**
+   * The curve counts references of about the last this many ms (default
+   * {@linkcode DEFAULT_MRC_WINDOW_MS}; `Infinity`: all since the last reset).
+   */
+  windowMs?: number;
+  /** The clock of the window, ms (default `performance.now`). */
+  nowMs?: () => number;
+}
+
+/** How far back the curve looks by default: two 5 s epochs. */
+export const DEFAULT_MRC_WINDOW_MS = 10_000;
+
+/** The counts at one moment; the window's counts are now's minus a snapshot's. */
+interface Snapshot {
+  atMs: number;
+  histogram: Float64Array;
+  sampled: number;
+  accesses: number;
 }
 
 /**
@@ -60,6 +82,10 @@ export class ShardsMrc {
   #sampled = 0;
   /** All references seen (sampled or not) since the last reset. */
   accesses = 0;
+  readonly #windowMs: number;
+  readonly #nowMs: () => number;
+  /** Snapshots at least a quarter window apart, oldest first (the oldest is the window's base). */
+  #snapshots: Snapshot[] = [];
 
   /** Creates an empty curve. */
   constructor(options: ShardsOptions) {
@@ -72,11 +98,22 @@ export class ShardsMrc {
     this.#datasetPages = options.datasetPages;
     this.#pageBytes = options.pageBytes;
     this.#points = options.points ?? 32;
+    const windowMs = options.windowMs ?? DEFAULT_MRC_WINDOW_MS;
+    if (!(windowMs > 0)) throw new RangeError(`Invalid MRC window ${windowMs} ms: expected > 0`);
+    this.#windowMs = windowMs;
+    this.#nowMs = options.nowMs ?? (() => performance.now());
     this.#lastTime = new Int32Array(options.datasetPages);
     const expectedSampled = Math.ceil(options.datasetPages * rate) + 64;
     this.#tree = new Int32Array(Math.max(1024, 4 * expectedSampled) + 1);
     this.#bucketPages = Math.max(1, Math.ceil(options.datasetPages / 4096));
     this.#histogram = new Float64Array(Math.ceil(options.datasetPages / this.#bucketPages) + 1);
+    this.#snapshots = [this.#emptySnapshot()];
+  }
+
+  /** The counts before any reference, now. */
+  #emptySnapshot(): Snapshot {
+    const histogram = new Float64Array(this.#histogram.length);
+    return { atMs: this.#nowMs(), histogram, sampled: 0, accesses: 0 };
   }
 
   /** Records one reference to `page` (the hot path). */
@@ -100,6 +137,7 @@ export class ShardsMrc {
     this.#cold = 0;
     this.#sampled = 0;
     this.accesses = 0;
+    this.#snapshots = [this.#emptySnapshot()];
   }
 
   #record(page: number): void {
@@ -154,29 +192,65 @@ export class ShardsMrc {
    * reset; undefined before any sampled reference.
    */
   missRatio(cachePages: number): number | undefined {
-    const expected = this.accesses * this.sampleRate;
-    if (this.#sampled === 0 || expected <= 0) return undefined;
-    // SHARDS_adj: the difference between expected and actual samples goes to the first bucket.
-    let hits = expected - this.#sampled;
-    const fullBuckets = Math.floor(cachePages / this.#bucketPages);
-    const limit = Math.min(fullBuckets, this.#histogram.length);
-    for (let b = 0; b < limit; b++) hits += this.#histogram[b] ?? 0;
-    if (fullBuckets < this.#histogram.length - 1) {
-      const fraction = (cachePages - fullBuckets * this.#bucketPages) / this.#bucketPages;
-      hits += fraction * (this.#histogram[fullBuckets] ?? 0);
-    }
-    return Math.min(1, Math.max(0, 1 - hits / expected));
+    return this.#missRatioIn(this.#window(), cachePages);
   }
 
   /** The curve as [[cacheBytes, missRatio], ...] at evenly spaced sizes up to the dataset. */
   curve(): Array<[number, number]> {
+    const window = this.#window();
     const result: Array<[number, number]> = [];
     for (let k = 1; k <= this.#points; k++) {
       const cachePages = Math.round((this.#datasetPages * k) / this.#points);
-      const ratio = this.missRatio(cachePages);
+      const ratio = this.#missRatioIn(window, cachePages);
       if (ratio === undefined) return [];
       result.push([cachePages * this.#pageBytes, Math.round(ratio * 10000) / 10000]);
     }
     return result;
+  }
+
+  #missRatioIn(window: Omit<Snapshot, "atMs">, cachePages: number): number | undefined {
+    const { histogram, sampled } = window;
+    const expected = window.accesses * this.sampleRate;
+    if (sampled <= 0 || expected <= 0) return undefined;
+    // SHARDS_adj: the difference between expected and actual samples goes to the first bucket.
+    let hits = expected - sampled;
+    const fullBuckets = Math.floor(cachePages / this.#bucketPages);
+    const limit = Math.min(fullBuckets, histogram.length);
+    for (let b = 0; b < limit; b++) hits += histogram[b] ?? 0;
+    if (fullBuckets < histogram.length - 1) {
+      const fraction = (cachePages - fullBuckets * this.#bucketPages) / this.#bucketPages;
+      hits += fraction * (histogram[fullBuckets] ?? 0);
+    }
+    return Math.min(1, Math.max(0, 1 - hits / expected));
+  }
+
+  /**
+   * The counts of the window: now's minus those of the newest snapshot at least `windowMs` old
+   * (early on, the empty one taken at the start or the last reset). Takes a snapshot when the newest is a quarter window old, so the
+   * window spans `windowMs` to 1.25 `windowMs` when the curve is read at least that often.
+   */
+  #window(): Omit<Snapshot, "atMs"> {
+    const now = this.#nowMs();
+    const current = { histogram: this.#histogram, sampled: this.#sampled, accesses: this.accesses };
+    if (this.#windowMs === Infinity) return current;
+    const snapshots = this.#snapshots;
+    const newest = snapshots.at(-1);
+    if (newest === undefined || now - newest.atMs >= this.#windowMs / 4) {
+      snapshots.push({ atMs: now, ...current, histogram: this.#histogram.slice() });
+    }
+    while (snapshots.length > 1 && now - (snapshots[1]?.atMs ?? now) >= this.#windowMs) {
+      snapshots.shift();
+    }
+    const base = snapshots[0];
+    if (base === undefined) return current;
+    const histogram = this.#histogram.slice();
+    for (let b = 0; b < histogram.length; b++) {
+      histogram[b] = (histogram[b] ?? 0) - (base.histogram[b] ?? 0);
+    }
+    return {
+      histogram,
+      sampled: this.#sampled - base.sampled,
+      accesses: this.accesses - base.accesses,
+    };
   }
 }

@@ -57,3 +57,38 @@ Deno.test("SHARDS survives many compactions of its time axis", () => {
   assert.ok(Math.abs((mrc.missRatio(64) ?? 1) - 64 / 100_000) < 1e-12);
   assert.equal(mrc.missRatio(63), 1);
 });
+
+Deno.test("SHARDS counts only the last window: a new phase's curve replaces the old one", () => {
+  let nowMs = 0;
+  const options = { datasetPages: 2000, pageBytes: 4096, sampleRate: 1, windowMs: 10_000 };
+  const windowed = new ShardsMrc({ ...options, nowMs: () => nowMs });
+  const whole = new ShardsMrc({ ...options, windowMs: Infinity, nowMs: () => nowMs });
+  const both = (page: number) => (windowed.access(page), whole.access(page));
+  // 20 s of a cyclic scan over all 2000 pages, many references per second (every size misses)...
+  for (let second = 0; second < 20; second++) {
+    for (let i = 0; i < 20_000; i++) both((second * 20_000 + i) % 2000);
+    nowMs += 1000;
+    windowed.curve();
+  }
+  assert.ok((windowed.missRatio(200) ?? 0) > 0.99, `scan: ${windowed.missRatio(200)}`);
+  // ...then 15 s of a skewed store on 100 hot pages, few references per second.
+  const kv = skewedTrace(100, 15 * 500);
+  for (let second = 0; second < 15; second++) {
+    for (const page of kv.slice(second * 500, (second + 1) * 500)) both(page);
+    nowMs += 1000;
+    windowed.curve();
+  }
+  const recent = kv.slice(-10 * 500);
+  const expected = lruMissRatio(recent, 200);
+  const got = windowed.missRatio(200) ?? -1;
+  // The window (10 to 12.5 s) holds only the store's references: its 100 pages fit in 200.
+  assert.ok(
+    got < 0.02,
+    `windowed miss ratio at 200 pages ${got} (exact over the window ~${expected})`,
+  );
+  // The whole-run curve is still the scan's: 400,000 scan references against 7,500.
+  assert.ok((whole.missRatio(200) ?? 0) > 0.9, `whole-run ${whole.missRatio(200)}`);
+  // A reset starts the window again from nothing.
+  windowed.resetHistogram();
+  assert.equal(windowed.missRatio(200), undefined);
+});
