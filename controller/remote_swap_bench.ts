@@ -75,8 +75,8 @@ async function readSwapReadahead(hostPageCluster: number): Promise<SwapReadahead
   };
 }
 
-/** Runs the prober on `device` in a cgroup of `cacheMiB`; returns its report. */
-async function probe(
+/** Runs the swap prober on `device` in a cgroup of `cacheMiB`; returns its report. */
+export async function runSwapProber(
   device: string,
   options: { proberArgv: string[]; cacheMiB: number },
 ): Promise<ProberReport> {
@@ -124,7 +124,7 @@ async function measure(
   for (const mode of ["reclaim", "pure"] as const) {
     options.log(`${name}: probing ${device} through swap (${mode})`);
     const argv = options.swapProberArgv(mode);
-    reports[mode] = await probe(device, { proberArgv: argv, cacheMiB: options.cacheMiB });
+    reports[mode] = await runSwapProber(device, { proberArgv: argv, cacheMiB: options.cacheMiB });
   }
   const engineReadahead = await options.engineReadahead?.() ?? null;
   const swap = swapFigures(name, device, { ...reports, engineReadahead });

@@ -5,10 +5,9 @@
  * swap-in.
  */
 import assert from "node:assert/strict";
-import { runExec } from "../agent/exec.ts";
+import { runSwapProber } from "../controller/remote_swap_bench.ts";
 import {
   buildProber,
-  parseProberReport,
   proberArgv,
   type ProberMode,
   type ProberReport,
@@ -24,21 +23,8 @@ const CACHE_MIB = 16;
 async function probe(device: string, mode: ProberMode): Promise<ProberReport> {
   const prober = await buildProber();
   try {
-    let stdout = "";
-    const decoder = new TextDecoder();
-    const result = await runExec(
-      proberArgv(prober, { sizeMiB: SIZE_MIB, randomPages: 500, seed: 3, mode }),
-      {
-        cacheBytes: CACHE_MIB * MiB,
-        bandwidthBytesPerSec: 100e9,
-        swapDevice: device,
-        sink: (stream, bytes) => {
-          if (stream === "stdout") stdout += decoder.decode(bytes);
-        },
-      },
-    );
-    assert.equal(result.exitCode, 0, stdout);
-    return parseProberReport(stdout);
+    const argv = proberArgv(prober, { sizeMiB: SIZE_MIB, randomPages: 500, seed: 3, mode });
+    return await runSwapProber(device, { proberArgv: argv, cacheMiB: CACHE_MIB });
   } finally {
     await prober.remove();
   }
