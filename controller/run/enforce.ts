@@ -82,12 +82,10 @@ export async function enforceNode(
   };
   const relaunching = (s: EnforcementStep) => enforcer.relaunches?.has(s.app) === true;
   const send = async (shrinks: EnforcementStep[], grows: EnforcementStep[]) => {
-    const steps = [...shrinks, ...grows.filter((s) => !relaunching(s))];
+    const applied = grows.filter((s) => !relaunching(s));
+    const steps = [...shrinks, ...applied];
     if (steps.length === 0) return true;
-    const results = await enforcer.apply({
-      shrinks,
-      grows: grows.filter((s) => !relaunching(s)),
-    });
+    const results = await enforcer.apply({ shrinks, grows: applied });
     let shrunk = true;
     steps.forEach((step, i) => {
       const result = results[i];
