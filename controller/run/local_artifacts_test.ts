@@ -90,9 +90,10 @@ Deno.test("stampedRuntime hashes the binary only when it changed", async () => {
     const stamp = JSON.parse(await Deno.readTextFile(stampFile));
     await Deno.writeTextFile(stampFile, JSON.stringify({ ...stamp, sha256: "f".repeat(64) }));
     assert.equal((await stampedRuntime(binary, { cacheDir })).sha256, "f".repeat(64));
-    // ...until the file changes: then it is hashed again.
-    await Deno.writeTextFile(binary, "v2");
+    // ...until the file changes: then it is hashed again. (A new size, so the change shows even
+    // when the rewrite lands in the same mtime tick as the first write.)
+    await Deno.writeTextFile(binary, "v2 changed");
     const changed = await stampedRuntime(binary, { cacheDir });
-    assert.equal(changed.sha256, await sha256Of("v2"));
+    assert.equal(changed.sha256, await sha256Of("v2 changed"));
   });
 });
