@@ -10,11 +10,12 @@
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { formatTable } from "../../common/table.ts";
-import { parseDurationMs } from "../../common/units.ts";
 import { createNetnsHosts, type NetnsHost } from "../devhosts/netns_hosts.ts";
 import { parseEpochs, parseEvents } from "../results/read.ts";
 import type { EpochRecord } from "../results/types.ts";
 import { DEFAULT_SSH_MAX_PARALLEL } from "../playbook/types.ts";
+import { durationOption, rateOption } from "./bench_options.ts";
+import { busyCpus, type CpuReading, sampleCpu } from "./machine_load.ts";
 import { LOCAL_CLI } from "./runtime.ts";
 
 /** Median and 95th percentile (nearest rank) of some figures, in ms. */
@@ -36,6 +37,11 @@ export interface EpochOverhead {
   total: Spread;
   /** The controller process's CPU time over the same steps (NaN in records without it). */
   cpu: Spread;
+  /**
+   * CPUs of this machine busy on average over the measured epochs (every process: the
+   * simulated hosts' sshds, agents, apps and memory server, and the controller); NaN unknown.
+   */
+  busyCpus: number;
   /** Measured epochs that pushed at least one changed allocation, and their enforce time. */
   changedEpochs: number;
   enforceWhenChanged: Spread;
@@ -69,6 +75,10 @@ export interface ControllerBench {
   /** The playbooks' ssh.maxParallel. */
   sshMaxParallel: number;
   appsPerHost: number;
+  /** Each compute node's bandwidth to share, bytes/s. */
+  nodeBandwidthBytesPerSec: number;
+  /** CPUs of this machine. */
+  cpus: number;
   overhead: EpochOverhead[];
   check: CheckTiming | null;
 }
@@ -98,6 +108,15 @@ function sshSpec(host: NetnsHost): Record<string, unknown> {
 }
 
 /**
+ * Each compute node's bandwidth by default, bytes/s (256 kbit/s): every page an app fetches
+ * costs this machine's CPU in the app and the memory server (about 0.6 ms of CPU a page on
+ * the 2-CPU VM of the figures in docs/controller_bench.md), and all the simulated hosts share
+ * this machine; at 8 Mbit/s per node, 64 apps and their memory server kept 1.5 of its 2 CPUs
+ * busy and the control plane measured its queue for the CPU, not its own work.
+ */
+export const DEFAULT_NODE_BANDWIDTH = 32_000;
+
+/**
  * The benchmark's playbook spec: host 0 is the memory node, every other host a compute node
  * with two read-only kv workloads, one request in flight, on a small cache and a tight
  * bandwidth. Bound by bandwidth, not CPU, the simulated hosts leave this machine's cores to the
@@ -113,6 +132,8 @@ export function benchPlaybookSpec(
     durationMs: number;
     appsPerHost?: number;
     sshMaxParallel?: number;
+    /** Each compute node's bandwidth, bytes/s (default {@linkcode DEFAULT_NODE_BANDWIDTH}). */
+    nodeBandwidthBytesPerSec?: number;
   },
 ): Record<string, unknown> {
   const [memory, ...computes] = hosts;
@@ -142,7 +163,7 @@ export function benchPlaybookSpec(
       ssh: sshSpec(host),
       memoryNode: "mem",
       cache: "2MiB",
-      bandwidth: "8Mbps",
+      bandwidth: `${(options.nodeBandwidthBytesPerSec ?? DEFAULT_NODE_BANDWIDTH) * 8}bps`,
     };
     const kinds = [["hot", 0.99], ["mild", 0.6]] as const;
     for (const [app, zipf] of kinds.slice(0, perHost)) {
@@ -210,8 +231,11 @@ export function startupOf(eventsText: string): StartupTimes | null {
 function overheadOf(
   records: readonly EpochRecord[],
   meta: { computeHosts: number; apps: number; runWallMs: number; startup: StartupTimes | null },
+  load: { readings: readonly CpuReading[]; epochMs: number; cpus: number },
 ): EpochOverhead {
   const timed = records.filter((r) => r.phase === "measure" && r.timings !== undefined);
+  const firstEnd = Date.parse(timed[0]?.time ?? "");
+  const lastEnd = Date.parse(timed.at(-1)?.time ?? "");
   const pick = (key: "collectMs" | "estimateMs" | "auctionMs" | "enforceMs" | "totalMs") =>
     spread(timed.map((r) => r.timings?.[key] ?? NaN));
   // An epoch's decision is in force during the next one: it changed something if the next
@@ -233,6 +257,7 @@ function overheadOf(
     enforce: pick("enforceMs"),
     total: pick("totalMs"),
     cpu: spread(timed.map((r) => r.timings?.cpuMs ?? NaN).filter((ms) => !Number.isNaN(ms))),
+    busyCpus: busyCpus(load.readings, firstEnd - load.epochMs, lastEnd, load.cpus),
   };
 }
 
@@ -245,6 +270,7 @@ export async function benchController(
     checkRepeats: number;
     appsPerHost: number;
     sshMaxParallel: number;
+    nodeBandwidthBytesPerSec: number;
     log: (line: string) => void;
   },
 ): Promise<ControllerBench> {
@@ -252,6 +278,8 @@ export async function benchController(
     epochMs: options.epochMs,
     sshMaxParallel: options.sshMaxParallel,
     appsPerHost: options.appsPerHost,
+    nodeBandwidthBytesPerSec: options.nodeBandwidthBytesPerSec,
+    cpus: navigator.hardwareConcurrency,
     overhead: [],
     check: null,
   };
@@ -284,7 +312,14 @@ export async function benchController(
         };
       }
       options.log(`spirit run on ${count} compute hosts (${options.durationMs} ms)`);
-      const { wallMs } = await spirit(["run", file, "--quiet"], options);
+      const sampler = sampleCpu();
+      let readings: CpuReading[] = [];
+      let wallMs: number;
+      try {
+        ({ wallMs } = await spirit(["run", file, "--quiet"], options));
+      } finally {
+        readings = sampler.stop();
+      }
       const runs = [...Deno.readDirSync(output)].filter((e) => e.isDirectory);
       const runDir = runs[0]?.name;
       if (runs.length !== 1 || runDir === undefined) {
@@ -298,13 +333,19 @@ export async function benchController(
           apps: (spec.apps as unknown[]).length,
           runWallMs: wallMs,
           startup: startupOf(events),
-        }),
+        }, { readings, epochMs: options.epochMs, cpus: result.cpus }),
       );
     }
   } finally {
     await Deno.remove(work, { recursive: true });
   }
   return result;
+}
+
+/** A rate in kbit/s below 1 Mbit/s, else in Mbit/s. */
+function bitRate(bytesPerSec: number): string {
+  const kbps = (bytesPerSec * 8) / 1000;
+  return kbps < 1000 ? `${kbps} kbit/s` : `${kbps / 1000} Mbit/s`;
 }
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : "-");
@@ -314,8 +355,9 @@ export function formatControllerBench(bench: ControllerBench): string {
   const cell = (s: Spread) => `${ms(s.medianMs)} / ${ms(s.p95Ms)}`;
   const lines = [
     `Per-epoch control overhead over SSH (epoch ${bench.epochMs} ms, ${bench.appsPerHost} ` +
-    `apps per compute host, ssh.maxParallel ${bench.sshMaxParallel}; median / p95 in ms; ` +
-    `target: total <= 100 ms with 32 hosts)`,
+    `apps per compute host sharing ${bitRate(bench.nodeBandwidthBytesPerSec)}, ` +
+    `ssh.maxParallel ${bench.sshMaxParallel}; median / p95 in ms; target: total <= 100 ms ` +
+    `with 32 hosts; busy CPUs: this machine's, of ${bench.cpus}, over the measured epochs)`,
     formatTable(
       [
         "compute hosts",
@@ -328,6 +370,7 @@ export function formatControllerBench(bench: ControllerBench): string {
         "total",
         "enforce (changes)",
         "controller CPU",
+        "busy CPUs",
       ],
       bench.overhead.map((o) => [
         String(o.computeHosts),
@@ -340,6 +383,7 @@ export function formatControllerBench(bench: ControllerBench): string {
         cell(o.total),
         `${cell(o.enforceWhenChanged)} (${o.changedEpochs} epochs)`,
         cell(o.cpu),
+        Number.isFinite(o.busyCpus) ? o.busyCpus.toFixed(2) : "-",
       ]),
     ),
     "",
@@ -382,14 +426,6 @@ function counts(value: string): number[] {
   return list;
 }
 
-function duration(value: string): number {
-  try {
-    return parseDurationMs(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
-
 function appsPerHost(value: string): number {
   if (value !== "1" && value !== "2") throw new InvalidArgumentError(`"${value}" is not 1 or 2`);
   return Number(value);
@@ -425,11 +461,17 @@ export function controllerBenchCommand() {
       positive,
       DEFAULT_SSH_MAX_PARALLEL,
     )
-    .option("--epoch <duration>", "epoch length", duration, 1000)
+    .option(
+      "--node-bandwidth <rate>",
+      "each compute node's bandwidth to share (e.g. 256kbps, 8Mbps): the simulated apps' load",
+      rateOption,
+      DEFAULT_NODE_BANDWIDTH,
+    )
+    .option("--epoch <duration>", "epoch length", durationOption, 1000)
     .option(
       "--duration <duration>",
       "length of each run, warm-up (2 epochs) included",
-      duration,
+      durationOption,
       12_000,
     )
     .option("--check-repeats <n>", "timed `spirit check` runs after the first", repeats, 5)
@@ -451,6 +493,7 @@ export function controllerBenchCommand() {
         checkRepeats: options.checkRepeats,
         appsPerHost: options.appsPerHost,
         sshMaxParallel: options.sshConcurrency,
+        nodeBandwidthBytesPerSec: options.nodeBandwidth,
         log: (line) => console.error(line),
       });
       console.log(options.json ? JSON.stringify(bench, null, 2) : formatControllerBench(bench));

@@ -1,10 +1,10 @@
 /**
- * Option parsers shared by the `spirit bench` targets: a duration ("60s") and a count (1 or
- * more), each refusing bad input with commander's InvalidArgumentError.
+ * Option parsers shared by the `spirit bench` targets: a duration ("60s"), a rate ("256kbps")
+ * and a count (1 or more), each refusing bad input with commander's InvalidArgumentError.
  * @module
  */
 import { InvalidArgumentError } from "@commander-js/extra-typings";
-import { parseDurationMs } from "../../common/units.ts";
+import { parseDurationMs, parseRateBytesPerSec } from "../../common/units.ts";
 
 /** Milliseconds of a duration such as "60s". */
 export function durationOption(value: string): number {
@@ -20,4 +20,13 @@ export function countOption(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a count`);
   return n;
+}
+
+/** Bytes/s of a rate such as "256kbps" or "8Mbps". */
+export function rateOption(value: string): number {
+  try {
+    return parseRateBytesPerSec(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }

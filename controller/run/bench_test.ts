@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { spread, startupOf } from "./bench.ts";
+import { validatePlaybook } from "../playbook/validate.ts";
+import { benchPlaybookSpec, DEFAULT_NODE_BANDWIDTH, spread, startupOf } from "./bench.ts";
 
 Deno.test("spread gives the median and the nearest-rank 95th percentile", () => {
   assert.deepEqual(spread([5, 1, 3]), { medianMs: 3, p95Ms: 5 });
@@ -25,4 +26,34 @@ Deno.test("startupOf reads a run's start-up times from its info event", () => {
   ].map((e) => JSON.stringify(e)).join("\n");
   assert.deepEqual(startupOf(events), { hostsMs: 300, memserversMs: 100, agentsMs: 200 });
   assert.equal(startupOf(""), null);
+});
+
+Deno.test("the benchmark's playbook is valid and gives every compute node the bandwidth asked for", () => {
+  const hosts = [0, 1, 2].map((i) => ({
+    name: `h${i}`,
+    netns: `ns${i}`,
+    address: `10.0.0.${10 + i}`,
+    ssh: {
+      host: `10.0.0.${10 + i}`,
+      user: "root",
+      strictHostKeyChecking: "yes" as const,
+      connectTimeoutMs: 3000,
+      options: {},
+    },
+  }));
+  const options = { output: "/tmp/out", epochMs: 1000, durationMs: 12_000 };
+  const byDefault = validatePlaybook(benchPlaybookSpec(hosts, options));
+  const slow = validatePlaybook(
+    benchPlaybookSpec(hosts, { ...options, nodeBandwidthBytesPerSec: 1_000_000 }),
+  );
+  const computes = (p: typeof byDefault) =>
+    Object.values(p.hosts).filter((h) => h.role === "compute");
+  assert.equal(computes(byDefault).length, 2);
+  for (const host of computes(byDefault)) {
+    assert.equal(host.role === "compute" && host.bandwidthBytesPerSec, DEFAULT_NODE_BANDWIDTH);
+  }
+  for (const host of computes(slow)) {
+    assert.equal(host.role === "compute" && host.bandwidthBytesPerSec, 1_000_000);
+  }
+  assert.equal(byDefault.apps.length, 4);
 });
