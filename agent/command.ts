@@ -1,5 +1,6 @@
 /**
- * `spirit agent` (a stdio session attached to the node's agent daemon, started on demand) and
+ * `spirit agent` (a stdio session attached to the node's agent daemon, started on demand),
+ * `spirit agent ensure` (start the daemon unless it runs, print its socket) and
  * `spirit agent daemon` (the daemon itself, in the foreground).
  * @module
  */
@@ -7,7 +8,7 @@ import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { parseDurationMs } from "../common/units.ts";
 import { DEFAULT_STATE_DIR, runDaemon } from "./daemon.ts";
 import { gatherFacts } from "./facts.ts";
-import { runSession } from "./session.ts";
+import { ensureDaemon, runSession } from "./session.ts";
 
 /** Builds the `agent` command tree. */
 export function agentCommand() {
@@ -28,18 +29,25 @@ export function agentCommand() {
     .option("--sample-interval <duration>", "sampling interval of every app", duration, 1000)
     .option("--no-autostart", "fail instead of starting a daemon when none is running")
     .action(async (options) => {
-      const daemonArgs = [
-        "--sample-interval",
-        `${options.sampleInterval}ms`,
-        ...(options.swapDevice === undefined ? [] : ["--swap-device", ...options.swapDevice]),
-      ];
-      const code = await runSession({
-        stateDir: options.stateDir,
-        autostart: options.autostart,
-        daemonArgs,
-      });
+      const code = await runSession(sessionOptions(options));
       Deno.exit(code);
     });
+  agent.addCommand(
+    new Command("ensure")
+      .description(
+        "Start the agent daemon unless one is running, print its socket path as one JSON line " +
+          '({"socket": PATH}) and exit; a controller that reaches the socket itself needs no session',
+      )
+      .action(async () => {
+        try {
+          console.log(JSON.stringify({ socket: await ensureDaemon(sessionOptions(agent.opts())) }));
+        } catch (error) {
+          console.error(`spirit agent ensure: ${(error as Error).message}`);
+          Deno.exit(1);
+        }
+        Deno.exit(0);
+      }),
+  );
   agent.addCommand(
     new Command("facts")
       .description("Print this host's facts (HostFacts, one JSON document) and exit; no daemon")
@@ -72,6 +80,24 @@ export function agentCommand() {
       }),
   );
   return agent;
+}
+
+/** The session's (and `ensure`'s) options from the `agent` command's flags. */
+function sessionOptions(options: {
+  stateDir: string;
+  sampleInterval: number;
+  swapDevice?: string[];
+  autostart: boolean;
+}) {
+  return {
+    stateDir: options.stateDir,
+    autostart: options.autostart,
+    daemonArgs: [
+      "--sample-interval",
+      `${options.sampleInterval}ms`,
+      ...(options.swapDevice === undefined ? [] : ["--swap-device", ...options.swapDevice]),
+    ],
+  };
 }
 
 function duration(value: string): number {

@@ -3,6 +3,8 @@
  * controller, locally or through `ssh host spirit agent`) and the agent daemon's Unix socket,
  * starting the daemon first when none is running. Ending the session (EOF, a dropped SSH
  * connection) never stops the daemon or its apps; the next session re-attaches.
+ * `spirit agent ensure` only starts the daemon (see {@linkcode ensureDaemon}): a controller that
+ * can reach the socket itself (over SSH, a forward through its master connection) needs no relay.
  * @module
  */
 import { spiritCliPath } from "../common/spirit_cli.ts";
@@ -37,8 +39,11 @@ export function daemonArgv(stateDir: string, extra: readonly string[] = []): str
   ];
 }
 
-/** Connects to the daemon, starting it if allowed and needed. */
-export async function connectToDaemon(options: SessionOptions): Promise<Deno.UnixConn> {
+/**
+ * Makes sure a daemon listens on the state directory's socket, starting it if allowed and
+ * needed; returns the socket's path.
+ */
+export async function ensureDaemon(options: SessionOptions): Promise<string> {
   const path = socketPath(options.stateDir);
   if (!(await socketAlive(path))) {
     if (options.autostart === false) {
@@ -48,7 +53,12 @@ export async function connectToDaemon(options: SessionOptions): Promise<Deno.Uni
     }
     await startDetachedDaemon(options);
   }
-  return await Deno.connect({ transport: "unix", path });
+  return path;
+}
+
+/** Connects to the daemon, starting it if allowed and needed. */
+export async function connectToDaemon(options: SessionOptions): Promise<Deno.UnixConn> {
+  return await Deno.connect({ transport: "unix", path: await ensureDaemon(options) });
 }
 
 async function startDetachedDaemon(options: SessionOptions): Promise<void> {

@@ -183,3 +183,79 @@ systemTest("ssh connector runs commands on namespaced hosts over real SSH", PRER
     await closeAll(connectors);
   }
 });
+
+/** A Unix socket server on this machine (the namespaced hosts share its filesystem). */
+async function lineEcho(): Promise<{ path: string; close(): Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "spirit-echo-" });
+  const path = `${dir}/echo.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  const served = (async () => {
+    for await (const conn of listener) {
+      await conn.write(new TextEncoder().encode("hello\n"));
+      await conn.readable.pipeTo(conn.writable).catch(() => undefined);
+    }
+  })();
+  return {
+    path,
+    async close() {
+      listener.close();
+      await served.catch(() => undefined);
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+async function readSome(conn: Deno.Conn): Promise<string | null> {
+  const buffer = new Uint8Array(64);
+  const n = await conn.read(buffer);
+  return n === null ? null : new TextDecoder().decode(buffer.subarray(0, n));
+}
+
+systemTest(
+  "ssh connector reaches a Unix socket on the host through its master",
+  PREREQS,
+  async () => {
+    await using net = await createNetnsHosts(1);
+    const host = net.hosts[0];
+    assert.ok(host);
+    const controlDir = await Deno.makeTempDir({ prefix: "spirit-ssh-test-" });
+    const connector = new SshConnector(host.name, host.ssh, { controlDir });
+    const echo = await lineEcho();
+    try {
+      const conn = await connector.connectUnixSocket(echo.path);
+      assert.equal(await readSome(conn), "hello\n");
+      await conn.write(new TextEncoder().encode("ping\n"));
+      assert.equal(await readSome(conn), "ping\n");
+      // The forward's listening socket is gone at once; only the master's control socket stays.
+      const left = [...Deno.readDirSync(controlDir)].map((e) => e.name);
+      assert.equal(left.filter((name) => name.startsWith("fwd-")).length, 0, left.join(", "));
+      conn.close();
+    } finally {
+      await connector.close();
+      await echo.close();
+      await Deno.remove(controlDir, { recursive: true });
+    }
+  },
+);
+
+systemTest(
+  "an sshd that refuses socket forwarding ends the connection at once",
+  PREREQS,
+  async () => {
+    await using net = await createNetnsHosts(1, { sshdConfig: ["AllowStreamLocalForwarding no"] });
+    const host = net.hosts[0];
+    assert.ok(host);
+    const connector = new SshConnector(host.name, host.ssh);
+    const echo = await lineEcho();
+    try {
+      const conn = await connector.connectUnixSocket(echo.path);
+      assert.equal(await readSome(conn), null, "sshd forwarded the socket although it may not");
+      conn.close();
+      // The connection itself still works for commands.
+      assert.equal((await connector.exec(["echo", "still here"])).stdout, "still here\n");
+    } finally {
+      await connector.close();
+      await echo.close();
+    }
+  },
+);

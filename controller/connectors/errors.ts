@@ -102,3 +102,8 @@ function hint(stderr: string): string {
   }
   return "";
 }
+
+/** The connector could not set up a forward to a socket on the host (ssh's reason inside). */
+export class ForwardRefusedError extends Error {
+  override name = "ForwardRefusedError";
+}

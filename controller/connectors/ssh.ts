@@ -7,7 +7,12 @@
  * @module
  */
 import type { SshTarget } from "../playbook/types.ts";
-import { ExecTimeoutError, RemoteCommandError, SshConnectionError } from "./errors.ts";
+import {
+  ExecTimeoutError,
+  ForwardRefusedError,
+  RemoteCommandError,
+  SshConnectionError,
+} from "./errors.ts";
 import type { Limiter } from "./limit.ts";
 import { completeExec } from "./exec_io.ts";
 import { quoteArgv } from "./shell_quote.ts";
@@ -285,6 +290,57 @@ export class SshConnector implements Connector {
     });
   }
 
+  /**
+   * A connection to the Unix socket `remotePath` on the host through the master connection:
+   * `ssh -O forward -L LOCAL:REMOTE` makes the master listen on LOCAL, a socket in the private
+   * control directory, for just the one connection made here; the forward is cancelled and
+   * LOCAL removed at once (the connection stays). Costs two short ssh client processes and no
+   * process on the host. sshd opens the remote socket as the SSH user; when it refuses, the
+   * stream ends before any byte.
+   * @throws {ForwardRefusedError} naming ssh's reason when the master refuses the forward.
+   */
+  connectUnixSocket(remotePath: string): Promise<Deno.Conn> {
+    return this.#limited(async () => {
+      const first = await this.#masterOrFirst();
+      if (first !== null) {
+        try {
+          await this.#connect();
+        } catch (error) {
+          first.failed(error);
+          throw error;
+        }
+        first.opened();
+      }
+      const local = `${this.#controlDir}/fwd-${crypto.randomUUID().slice(0, 12)}.sock`;
+      const spec = `${local}:${remotePath}`;
+      const forward = await this.#control(["-O", "forward", "-L", spec]);
+      if (forward.code !== 0) {
+        throw new ForwardRefusedError(
+          `ssh on host "${this.host}" refused to forward ${remotePath}: ${forward.stderr.trim()}`,
+        );
+      }
+      try {
+        return await Deno.connect({ transport: "unix", path: local });
+      } finally {
+        await this.#control(["-O", "cancel", "-L", spec]);
+        await Deno.remove(local).catch((error) => {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        });
+      }
+    });
+  }
+
+  /** Runs a control command (`-O ...`) against the master connection. */
+  async #control(args: string[]): Promise<{ code: number; stderr: string }> {
+    const out = await new Deno.Command(this.#options.sshPath ?? "ssh", {
+      args: [...(await this.#baseArgs()), ...args, "--", this.#target.host],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  }
+
   /** Copies a local file to the host atomically (a temporary file renamed into place). */
   async put(localPath: string, remotePath: string, options: PutOptions = {}): Promise<void> {
     const mode = (options.mode ?? 0o644).toString(8);
@@ -334,14 +390,8 @@ export class SshConnector implements Connector {
     if (this.#closed) return;
     const dir = this.#controlDir;
     if (dir !== undefined) {
-      const args = [...(await this.#baseArgs()), "-O", "exit", "--", this.#target.host];
       // No master running (never connected, or already gone) makes `-O exit` fail: fine.
-      await new Deno.Command(this.#options.sshPath ?? "ssh", {
-        args,
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).output();
+      await this.#control(["-O", "exit"]);
       if (this.#ownsControlDir) await Deno.remove(dir, { recursive: true });
     }
     this.#closed = true;

@@ -76,6 +76,13 @@ export interface Connector extends AsyncDisposable {
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Starts argv with piped stdin, stdout and stderr. */
   spawn(argv: readonly string[], options?: SpawnOptions): Promise<RemoteProcess>;
+  /**
+   * Optional: a byte stream to the Unix socket `path` on the host without a process in between
+   * (over SSH, a connection forwarded through the master connection). Rejects with
+   * `ForwardRefusedError` when the forward cannot be set up; a host that refuses it (sshd's
+   * `AllowStreamLocalForwarding no`, or no such socket) closes the stream at once.
+   */
+  connectUnixSocket?(path: string): Promise<Deno.Conn>;
   /** Copies a local file to `remotePath` atomically (parent directories created). */
   put(localPath: string, remotePath: string, options?: PutOptions): Promise<void>;
   /** Copies `remotePath` to a local file. */

@@ -31,6 +31,8 @@ export interface NetnsHost {
 export interface NetnsHostsOptions {
   /** Rate limit on a host's link, both directions, by host index ("100Mbps", bytes/s). */
   rateLimits?: Record<number, string | number>;
+  /** Lines added to every host's sshd_config (e.g. "AllowStreamLocalForwarding no"). */
+  sshdConfig?: readonly string[];
 }
 
 async function run(argv: string[], options: { allowFail?: boolean } = {}): Promise<string> {
@@ -320,6 +322,7 @@ export async function createNetnsHosts(
           // machine's home directories, so a developer's rc (e.g. pyenv init: 120 ms and a
           // lock per command) would otherwise slow down and serialise every SSH command.
           "SetEnv SHLVL=1",
+          ...(options.sshdConfig ?? []),
           "",
         ].join("\n"),
       );

@@ -46,6 +46,11 @@ export class AgentRequestError extends Error {
   }
 }
 
+/** The session's stream ended before the agent's first line (`attached`). */
+export class AgentExitedError extends Error {
+  override name = "AgentExitedError";
+}
+
 /** A request the agent did not answer in time (the host may be unreachable). */
 export class AgentTimeoutError extends Error {
   readonly host: string;
@@ -82,6 +87,8 @@ export const REMOTE_SWAP_TEARDOWN_TIMEOUT_MS = 15 * 60_000;
 export class AgentClient implements AsyncDisposable {
   readonly host: string;
   readonly attached: AttachedEvent;
+  /** How the session reaches the daemon: its socket directly, or a `spirit agent` relay. */
+  readonly via: "socket" | "relay";
   readonly #process: RemoteProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #pending = new Map<number, Pending>();
@@ -94,11 +101,12 @@ export class AgentClient implements AsyncDisposable {
   private constructor(
     host: string,
     process: RemoteProcess,
-    init: { attached: AttachedEvent; lines: AsyncGenerator<string> },
+    init: { attached: AttachedEvent; lines: AsyncGenerator<string>; via: "socket" | "relay" },
   ) {
     this.host = host;
     this.#process = process;
     this.attached = init.attached;
+    this.via = init.via;
     this.#writer = process.stdin.getWriter();
     this.#reader = this.#read(init.lines);
   }
@@ -110,7 +118,7 @@ export class AgentClient implements AsyncDisposable {
   static async attach(
     host: string,
     process: RemoteProcess,
-    options: { timeoutMs?: number; sampleEvents?: boolean } = {},
+    options: { timeoutMs?: number; sampleEvents?: boolean; via?: "socket" | "relay" } = {},
   ): Promise<AgentClient> {
     const lines = readLines(process.stdout);
     const timeoutMs = options.timeoutMs ?? 30_000;
@@ -126,11 +134,17 @@ export class AgentClient implements AsyncDisposable {
     ]).finally(() => clearTimeout(timer));
     if (first.done) {
       const status = await process.status;
-      throw new Error(`Agent on ${host} exited (status ${status.code}) before attaching`);
+      throw new AgentExitedError(
+        `Agent on ${host} exited (status ${status.code}) before attaching`,
+      );
     }
     const what = `"attached" line from the agent on ${host}`;
     const attached = parseReply(attachedEventSchema, parseJsonReply(first.value, what), what);
-    const client = new AgentClient(host, process, { attached, lines });
+    const client = new AgentClient(host, process, {
+      attached,
+      lines,
+      via: options.via ?? "relay",
+    });
     await client.request({
       op: "hello",
       protocolVersion: AGENT_PROTOCOL_VERSION,

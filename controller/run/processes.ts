@@ -1,11 +1,15 @@
 /**
  * Starting the long-lived processes of a run on their hosts: memory servers (ready line on
- * stdout) and agent sessions (the agent protocol on stdio).
+ * stdout) and agent sessions (the agent protocol, over the daemon's socket or a relay's stdio).
  * @module
  */
 import { readLines } from "../../common/lines.ts";
 import type { Connector, RemoteProcess } from "../connectors/types.ts";
-import { AgentClient } from "./agent_client.ts";
+import { z } from "zod";
+import { parseJsonReply, parseReply } from "../../common/reply.ts";
+import { ForwardRefusedError } from "../connectors/errors.ts";
+import { socketProcess } from "../connectors/socket_process.ts";
+import { AgentClient, AgentExitedError } from "./agent_client.ts";
 import { memserverArgs, type MemserverPlan } from "./plan.ts";
 import type { SpiritRuntime } from "./runtime.ts";
 
@@ -111,7 +115,17 @@ export async function stopMemserver(server: RunningMemserver): Promise<number> {
   return status.code;
 }
 
-/** Starts a `spirit agent` session on a host (the daemon is started on demand) and attaches. */
+/** Connectors whose host refused a direct connection to the agent's socket: relay from then on. */
+const relayOnly = new WeakSet<Connector>();
+
+/**
+ * Attaches to a host's agent daemon, starting it on demand. When the connector can reach a Unix
+ * socket on the host (over SSH, forwarded through the master connection), `spirit agent ensure`
+ * starts the daemon and the controller connects to its socket directly; otherwise, or when the
+ * host refuses that connection (then for good on this connector), a `spirit agent` session
+ * relays between the controller and the daemon (one more process on the host, one more hop
+ * for every request).
+ */
 export async function startAgent(
   connector: Connector,
   { runtime, stateDir, sampleIntervalMs = 1000 }: {
@@ -120,14 +134,29 @@ export async function startAgent(
     sampleIntervalMs?: number;
   },
 ): Promise<AgentClient> {
-  const argv = runtime.command([
-    "agent",
-    "--state-dir",
-    stateDir,
-    "--sample-interval",
-    `${sampleIntervalMs}ms`,
-  ]);
-  const process = await connector.spawn(argv);
+  const flags = ["--state-dir", stateDir, "--sample-interval", `${sampleIntervalMs}ms`];
+  if (connector.connectUnixSocket !== undefined && !relayOnly.has(connector)) {
+    const ensured = await connector.exec(runtime.command(["agent", ...flags, "ensure"]), {
+      timeoutMs: 60_000,
+    });
+    const what = `socket line of \`spirit agent ensure\` on ${connector.host}`;
+    const { socket } = parseReply(ensuredSchema, parseJsonReply(ensured.stdout.trim(), what), what);
+    let process: RemoteProcess | null = null;
+    try {
+      process = socketProcess(await connector.connectUnixSocket(socket));
+      return await AgentClient.attach(connector.host, process, {
+        sampleEvents: true,
+        via: "socket",
+      });
+    } catch (error) {
+      await process?.kill();
+      // The forward was refused, or the stream ended before the daemon's first line (the host
+      // refused the connection): the relay it is.
+      if (!(error instanceof AgentExitedError || error instanceof ForwardRefusedError)) throw error;
+      relayOnly.add(connector);
+    }
+  }
+  const process = await connector.spawn(runtime.command(["agent", ...flags]));
   const stderr = tail(process.stderr);
   try {
     return await AgentClient.attach(connector.host, process, { sampleEvents: true });
@@ -138,3 +167,5 @@ export async function startAgent(
     throw new Error(`${(error as Error).message}: ${stderr.lines.join(" | ")}`, { cause: error });
   }
 }
+
+const ensuredSchema = z.object({ socket: z.string().min(1) });

@@ -280,7 +280,7 @@ export class RunSession {
       await this.#context.emit({
         kind: "start",
         host: compute.host,
-        message: `agent attached (daemon pid ${client.attached.daemonPid})`,
+        message: `agent attached (daemon pid ${client.attached.daemonPid}, ${viaText(client)})`,
       });
       if (compute.remoteSwap !== null) await this.#startRemoteSwap(compute, client);
       for (const app of compute.apps) {
@@ -509,7 +509,9 @@ export class RunSession {
       kind: "restart",
       host: slot.host,
       message:
-        `agent re-attached (session ${slot.attachments}, daemon pid ${client.attached.daemonPid})` +
+        `agent re-attached (session ${slot.attachments}, daemon pid ${client.attached.daemonPid}, ${
+          viaText(client)
+        })` +
         (lost.length > 0 ? `; relaunching ${lost.map((a) => a.name).join(", ")}` : ""),
     });
     for (const app of apps) {
@@ -729,4 +731,9 @@ export class RunSession {
     await closeAll([...this.#connectors.values()]).catch(() => undefined);
     await this.settled();
   }
+}
+
+/** How a session reaches its daemon, for event messages. */
+function viaText(client: AgentClient): string {
+  return client.via === "socket" ? "to its socket" : "through a `spirit agent` relay";
 }
