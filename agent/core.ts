@@ -53,7 +53,7 @@ export interface AgentConfig {
   sampleIntervalMs?: number;
   /** Samples kept per app for re-attached controllers (default 600). */
   historyPerApp?: number;
-  /** argv prefix that starts a spirit workload (`... workload <kind> <args> --control stdio`). */
+  /** argv prefix that starts a spirit workload (`... workload <kind> <args> --control ...`). */
   workloadCommand?: string[];
   /** argv prefix that runs this node's spirit CLI (drivers of `kind: "spirit"`). */
   spiritCommand?: string[];
@@ -290,10 +290,13 @@ export class AgentCore {
     let app: ManagedApp;
     try {
       if (spec.enforcement === "farmem") {
+        const controlDir = `${this.config.stateDir}/ctl`;
+        await Deno.mkdir(controlDir, { recursive: true, mode: 0o700 });
         app = await FarmemApp.launch(spec, {
           workloadCommand: this.config.workloadCommand ?? defaultWorkloadCommand(),
           stderrSink: log.sink,
           onOutputClosed: log.close,
+          controlDir,
         });
       } else {
         const context = await this.#cgroupContext(spec.swapDevices, {

@@ -97,8 +97,8 @@ export interface FarmemLaunchSpec extends LaunchBase {
   enforcement: "farmem";
   /**
    * What to run: a spirit workload (`deno run -A host/cli.ts workload <kind> ...args
-   * --control stdio`, built by the agent) or an explicit argv of any program speaking the
-   * far-memory control channel (common/farmem_control.ts) on its stdio.
+   * --control unix:PATH`, built by the agent, which listens on PATH) or an explicit argv of any
+   * program speaking the far-memory control channel (common/farmem_control.ts) on its stdio.
    */
   program: { kind: "workload"; workload: string; args: string[] } | {
     kind: "argv";

@@ -116,7 +116,7 @@ systemTest("farmem kv workload follows limit changes", [workloadAvailable], asyn
   const core = new AgentCore({ stateDir: dir });
   const memserver = await startMemserver(dir);
   try {
-    await call(core, {
+    const launched = await call(core, {
       op: "launch",
       app: {
         appId: "kv",
@@ -135,7 +135,15 @@ systemTest("farmem kv workload follows limit changes", [workloadAvailable], asyn
         },
         allocation: { cacheBytes: 16 * MiB, bandwidthBytesPerSec: 50e6 },
       },
-    });
+    }) as AppStatus;
+    // spirit's workloads are controlled over a Unix socket in the agent's state directory, not
+    // their stdio; the socket's name is gone once the workload has connected.
+    assert.ok(launched.pid !== null);
+    const argv = (await Deno.readTextFile(`/proc/${launched.pid}/cmdline`)).split("\0");
+    const control = argv[argv.indexOf("--control") + 1] ?? "";
+    assert.match(control, new RegExp(`^unix:${dir}/ctl/[0-9]+-[0-9]+\\.sock$`));
+    assert.deepEqual([...Deno.readDirSync(`${dir}/ctl`)], []);
+    assert.equal(await Deno.readLink(`/proc/${launched.pid}/fd/0`), "/dev/null");
     await waitFor("the workload to fill its cache", async () => {
       const sample = (await core.sampleAll())[0];
       return sample !== undefined && sample.residentBytes > 12 * MiB ? true : undefined;

@@ -1,7 +1,9 @@
 /**
  * `spirit workload kv|stream|phased`: runs one synthetic far-memory application against a memory
  * server and prints its figures (`--json`: exactly one JSON document), or serves the agent's
- * control channel on stdio (`--control stdio`).
+ * control channel on stdio (`--control stdio`) or on a Unix socket the agent listens on
+ * (`--control unix:PATH`: the workload connects; Deno reads stdin on a blocking thread, and a
+ * socket costs about half the CPU per request).
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
@@ -69,8 +71,9 @@ export function workloadCommand() {
       "run this long before measuring (counters and MRC restart)",
       "0s",
     )
-    .addOption(
-      new Option("--control <channel>", "serve the agent's control channel").choices(["stdio"]),
+    .option(
+      "--control <channel>",
+      "serve the agent's control channel: stdio, or unix:PATH (connect to the agent's socket)",
     )
     .option("--json", "print exactly one JSON document with the results")
     .option("--seed <n>", "random seed", "1")
@@ -95,7 +98,10 @@ export function workloadCommand() {
       if (bandwidthBytesPerSec <= 0) usage("--bandwidth must be greater than 0");
       const datasetBytes = parsed("--dataset", () => parseSizeBytes(options.dataset));
       const warmupMs = parsed("--warmup", () => parseDurationMs(options.warmup));
-      const control = options.control === "stdio";
+      const channel = options.control === undefined
+        ? null
+        : parsed("--control", () => parseControlChannel(options.control ?? ""));
+      const control = channel !== null;
       if (options.duration === undefined && !control) {
         usage("--duration is required without --control");
       }
@@ -132,7 +138,7 @@ export function workloadCommand() {
           datasetBytes,
           durationMs,
           warmupMs,
-          control,
+          control: channel,
           prefetch,
           ...(mrcRate === undefined ? {} : { mrcSampleRate: mrcRate }),
           makeWorkload: (pages, pageBytes) => {
@@ -152,6 +158,18 @@ export function workloadCommand() {
       if (options.json) console.log(JSON.stringify(result));
       else printHuman(result);
     });
+}
+
+/** Where the agent's control channel is: this process's stdio, or a Unix socket to connect to. */
+export type ControlChannel = { kind: "stdio" } | { kind: "unix"; path: string };
+
+/** Parses `--control`: `stdio` or `unix:PATH` (pure; throws a RangeError naming the value). */
+export function parseControlChannel(value: string): ControlChannel {
+  if (value === "stdio") return { kind: "stdio" };
+  if (value.startsWith("unix:") && value.length > "unix:".length) {
+    return { kind: "unix", path: value.slice("unix:".length) };
+  }
+  throw new RangeError(`"${value}" is not a control channel: expected stdio or unix:PATH`);
 }
 
 function printHuman(result: WorkloadResult): void {
@@ -187,7 +205,7 @@ export async function runWorkloadProcess(options: {
   datasetBytes: number;
   durationMs: number;
   warmupMs: number;
-  control: boolean;
+  control: ControlChannel | null;
   prefetch: boolean;
   mrcSampleRate?: number;
   makeWorkload: (pages: number, pageBytes: number) => Workload;
@@ -207,19 +225,22 @@ export async function runWorkloadProcess(options: {
       const workload = options.makeWorkload(cache.pages, cache.pageBytes);
       await workload.load(cache);
       const runner = new WorkloadRunner(cache, workload);
-      if (!options.control) {
+      if (options.control === null) {
         return await runner.run({ durationMs: options.durationMs, warmupMs: options.warmupMs });
       }
       const ready: FarmemReady = { event: "ready", workload: options.kind, pid: Deno.pid };
       const encoder = new TextEncoder();
-      const writer = Deno.stdout;
+      const conn = options.control.kind === "unix"
+        ? await Deno.connect({ transport: "unix", path: options.control.path })
+        : null;
+      const writer = conn ?? Deno.stdout;
       const write = async (line: string) => {
         const bytes = encoder.encode(line + "\n");
         let at = 0;
         while (at < bytes.length) at += await writer.write(bytes.subarray(at));
       };
       await write(JSON.stringify(ready));
-      const lines = readLines(Deno.stdin.readable);
+      const lines = readLines(conn?.readable ?? Deno.stdin.readable);
       const running = runner.run({ durationMs: options.durationMs, warmupMs: options.warmupMs });
       const controlling = serveControl(lines, { runner, write });
       const result = await running;

@@ -1,7 +1,10 @@
 /**
  * An app built on the far-memory client: cache capacity and bandwidth are set live through its
- * control channel (common/farmem_control.ts, JSON lines on the child's stdin and stdout), and its
- * counters, including its online miss-ratio curve, are the metrics.
+ * control channel (common/farmem_control.ts, JSON lines), and its counters, including its online
+ * miss-ratio curve, are the metrics. The channel is the child's stdin and stdout, or, for spirit's
+ * own workloads when the agent gives a control directory, a Unix socket there that the workload
+ * connects to (`--control unix:PATH`): Deno reads stdin on a blocking thread, so every request
+ * over stdio costs the workload about twice the CPU (docs/controller_bench.md).
  * @module
  */
 import {
@@ -30,13 +33,30 @@ import { exitOf, spawnApp } from "./spawn.ts";
 export interface FarmemAppContext {
   /** argv prefix of a spirit workload, e.g. `deno run -A host/cli.ts workload`. */
   workloadCommand: readonly string[];
-  /** Receives the workload's stderr. */
+  /** Receives the workload's stderr (and its stdout when its control channel is a socket). */
   stderrSink: OutputSink;
   onOutputClosed?: () => void;
   /** Longest wait for the ready line (default 60 s). */
   readyTimeoutMs?: number;
   /** Longest wait for one response (default 5 s). */
   requestTimeoutMs?: number;
+  /**
+   * A private directory (mode 0700) for the control sockets of spirit's workloads; absent, or a
+   * path too long for a socket, and the workload is controlled over its stdio.
+   */
+  controlDir?: string;
+}
+
+/** Longest Unix socket path (sun_path holds 108 bytes with the terminating NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/** Sockets named in this process, so relaunched apps never collide. */
+let socketCounter = 0;
+
+/** Lines in, lines out: the control channel once it is up. */
+interface Channel {
+  lines: AsyncGenerator<string>;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
 }
 
 /** The limits a far-memory client enforces itself. */
@@ -50,7 +70,11 @@ const FARMEM_ENFORCEABLE: EnforceableLimits = {
  * The argv that runs a launch spec's program (pure). Workloads get the initial allocation as
  * `--cache BYTES --bandwidth BYTES_PER_SEC` (bare numbers are bytes and bytes per second).
  */
-export function farmemArgv(spec: FarmemLaunchSpec, workloadCommand: readonly string[]): string[] {
+export function farmemArgv(
+  spec: FarmemLaunchSpec,
+  workloadCommand: readonly string[],
+  control = "stdio",
+): string[] {
   if (spec.program.kind === "argv") return [...spec.program.argv];
   return [
     ...workloadCommand,
@@ -61,7 +85,7 @@ export function farmemArgv(spec: FarmemLaunchSpec, workloadCommand: readonly str
     "--bandwidth",
     String(Math.floor(spec.allocation.bandwidthBytesPerSec)),
     "--control",
-    "stdio",
+    control,
   ];
 }
 
@@ -70,8 +94,12 @@ export class FarmemApp implements ManagedApp {
   readonly appId: string;
   readonly exited: Promise<AppExit | null>;
   readonly #child: Deno.ChildProcess;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #lines: AsyncGenerator<string>;
+  /** Resolves once the workload is on its channel (at once over stdio). */
+  readonly #channel: Promise<Channel>;
+  /** Listens for the workload's control connection until it is made (socket channel only). */
+  #listener: Deno.UnixListener | null = null;
+  #socket: Deno.UnixConn | null = null;
+  readonly #stdoutDone: Promise<void>;
   readonly #pending = new Map<
     number,
     { op: FarmemRequest["op"]; settle: (response: FarmemResponse | MalformedReplyError) => void }
@@ -89,18 +117,50 @@ export class FarmemApp implements ManagedApp {
     this.appId = spec.appId;
     this.#context = context;
     this.#allocation = spec.allocation;
-    this.#child = spawnApp(farmemArgv(spec, context.workloadCommand), {
-      stdin: "piped",
-      ...(spec.env === undefined ? {} : { env: spec.env }),
-      ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
-    });
-    this.#writer = this.#child.stdin.getWriter();
-    this.#lines = readLines(this.#child.stdout);
-    this.#stderrDone = pumpOutput(this.#child.stderr, {
-      name: "stderr",
-      sink: context.stderrSink,
-      onLine: () => {},
-    }).then(() => context.onOutputClosed?.());
+    const socketPath = spec.program.kind === "workload" && context.controlDir !== undefined
+      ? `${context.controlDir}/${Deno.pid}-${++socketCounter}.sock`
+      : null;
+    const overSocket = socketPath !== null && socketPath.length <= MAX_SOCKET_PATH;
+    if (overSocket) this.#listener = Deno.listen({ transport: "unix", path: socketPath });
+    this.#child = spawnApp(
+      farmemArgv(spec, context.workloadCommand, overSocket ? `unix:${socketPath}` : "stdio"),
+      {
+        stdin: overSocket ? "null" : "piped",
+        ...(spec.env === undefined ? {} : { env: spec.env }),
+        ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
+      },
+    );
+    if (this.#listener !== null && socketPath !== null) {
+      const listener = this.#listener;
+      this.#channel = listener.accept().then((conn) => {
+        this.#socket = conn;
+        return { lines: readLines(conn.readable), writer: conn.writable.getWriter() };
+      }).finally(() => {
+        this.#closeListener();
+        return Deno.remove(socketPath).catch(() => undefined);
+      });
+      this.#channel.catch(() => undefined); // awaited (and reported) by #awaitReady and stop
+      this.#stdoutDone = pumpOutput(this.#child.stdout, {
+        name: "stdout",
+        sink: context.stderrSink,
+        onLine: () => {},
+      });
+    } else {
+      this.#channel = Promise.resolve({
+        lines: readLines(this.#child.stdout),
+        writer: this.#child.stdin.getWriter(),
+      });
+      this.#stdoutDone = Promise.resolve();
+    }
+    // Both outputs go to the same sink (over a socket channel, stdout too): closed after both.
+    this.#stderrDone = Promise.all([
+      pumpOutput(this.#child.stderr, {
+        name: "stderr",
+        sink: context.stderrSink,
+        onLine: () => {},
+      }),
+      this.#stdoutDone,
+    ]).then(() => context.onOutputClosed?.());
     this.exited = this.#child.status.then((status) => {
       this.#exit = exitOf(status);
       for (const [id, pending] of this.#pending) {
@@ -147,9 +207,19 @@ export class FarmemApp implements ManagedApp {
     }
   }
 
+  #closeListener(): void {
+    try {
+      this.#listener?.close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+    this.#listener = null;
+  }
+
   async #readReady(): Promise<FarmemReady> {
+    const { lines } = await this.#channel;
     for (;;) {
-      const next = await this.#lines.next();
+      const next = await lines.next();
       if (next.done) throw new Error("Workload closed stdout before its ready line");
       const message = parseJson(next.value);
       if (isRecord(message) && message.event === "ready") {
@@ -159,7 +229,8 @@ export class FarmemApp implements ManagedApp {
   }
 
   async #readResponses(): Promise<void> {
-    for await (const line of this.#lines) {
+    const { lines } = await this.#channel;
+    for await (const line of lines) {
       const message = parseJson(line);
       if (!isRecord(message) || typeof message.id !== "number") continue;
       const pending = this.#pending.get(message.id);
@@ -192,7 +263,8 @@ export class FarmemApp implements ManagedApp {
         settle: (answer) => answer instanceof Error ? reject(answer) : resolve(answer),
       })
     );
-    await this.#writer.write(new TextEncoder().encode(JSON.stringify({ ...request, id }) + "\n"));
+    const { writer } = await this.#channel;
+    await writer.write(new TextEncoder().encode(JSON.stringify({ ...request, id }) + "\n"));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -281,12 +353,24 @@ export class FarmemApp implements ManagedApp {
       }
     }
     await this.exited;
-    await this.#writer.close().catch((error) => {
-      // The workload has exited, so its stdin may already be closed.
-      if (!(error instanceof TypeError || error instanceof Deno.errors.BrokenPipe)) throw error;
+    // A workload that never connected leaves the listener open: closing it ends the wait.
+    this.#closeListener();
+    const channel = await this.#channel.catch(() => null);
+    await channel?.writer.close().catch((error) => {
+      // The workload has exited, so its end of the channel may already be closed.
+      if (
+        !(error instanceof TypeError || error instanceof Deno.errors.BrokenPipe ||
+          error instanceof Deno.errors.BadResource || error instanceof Deno.errors.NotConnected)
+      ) throw error;
     });
     await this.#readerDone;
-    await this.#lines.return(undefined);
+    await channel?.lines.return(undefined);
+    try {
+      this.#socket?.close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+    await this.#stdoutDone;
     await this.#stderrDone;
   }
 }
