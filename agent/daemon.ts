@@ -116,6 +116,15 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
 /** Runs the daemon in the foreground until shutdown (SIGTERM/SIGINT also tear down and exit). */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
+  // A detached daemon's stderr goes nowhere: what kills it goes to its log first.
+  const log = await logger(options.logFile);
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    const reason = event.reason instanceof Error ? event.reason.stack : String(event.reason);
+    log(`exiting on an unhandled rejection: ${reason}`);
+  });
+  globalThis.addEventListener("error", (event) => {
+    log(`exiting on an uncaught error: ${event.error?.stack ?? event.message}`);
+  });
   const daemon = await startDaemon(options);
   const onSignal = () => void daemon.shutdown();
   Deno.addSignalListener("SIGTERM", onSignal);

@@ -220,7 +220,7 @@ export class FarmemApp implements ManagedApp {
     const { lines } = await this.#channel;
     for (;;) {
       const next = await lines.next();
-      if (next.done) throw new Error("Workload closed stdout before its ready line");
+      if (next.done) throw new Error("Workload closed its control channel before its ready line");
       const message = parseJson(next.value);
       if (isRecord(message) && message.event === "ready") {
         return parseReply(farmemReadySchema, message, `ready line of workload ${this.appId}`);
@@ -230,24 +230,33 @@ export class FarmemApp implements ManagedApp {
 
   async #readResponses(): Promise<void> {
     const { lines } = await this.#channel;
-    for await (const line of lines) {
-      const message = parseJson(line);
-      if (!isRecord(message) || typeof message.id !== "number") continue;
-      const pending = this.#pending.get(message.id);
-      if (pending === undefined) continue;
-      this.#pending.delete(message.id);
-      try {
-        pending.settle(
-          parseReply(
-            farmemResponseSchema,
-            message,
-            `reply to ${pending.op} from workload ${this.appId}`,
-          ),
-        );
-      } catch (error) {
-        if (!(error instanceof MalformedReplyError)) throw error;
-        pending.settle(error);
-      }
+    try {
+      for await (const line of lines) this.#settle(line);
+    } catch (error) {
+      // A workload that dies with bytes unread resets its socket: the channel ends as with EOF
+      // (its exit settles what is pending).
+      if (!isConnectionGone(error)) throw error;
+    }
+  }
+
+  /** Settles the request a response line answers (lines that answer none are ignored). */
+  #settle(line: string): void {
+    const message = parseJson(line);
+    if (!isRecord(message) || typeof message.id !== "number") return;
+    const pending = this.#pending.get(message.id);
+    if (pending === undefined) return;
+    this.#pending.delete(message.id);
+    try {
+      pending.settle(
+        parseReply(
+          farmemResponseSchema,
+          message,
+          `reply to ${pending.op} from workload ${this.appId}`,
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof MalformedReplyError)) throw error;
+      pending.settle(error);
     }
   }
 
@@ -358,10 +367,7 @@ export class FarmemApp implements ManagedApp {
     const channel = await this.#channel.catch(() => null);
     await channel?.writer.close().catch((error) => {
       // The workload has exited, so its end of the channel may already be closed.
-      if (
-        !(error instanceof TypeError || error instanceof Deno.errors.BrokenPipe ||
-          error instanceof Deno.errors.BadResource || error instanceof Deno.errors.NotConnected)
-      ) throw error;
+      if (!(error instanceof TypeError || isConnectionGone(error))) throw error;
     });
     await this.#readerDone;
     await channel?.lines.return(undefined);
@@ -430,4 +436,10 @@ function parseJson(line: string): unknown {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
+}
+
+/** The peer of a connection is gone: reset, broken pipe, or a resource already closed. */
+function isConnectionGone(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.BadResource || error instanceof Deno.errors.NotConnected;
 }

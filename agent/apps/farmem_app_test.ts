@@ -92,3 +92,29 @@ Deno.test("FarmemApp reads a well-formed sample, unlimited bandwidth as null", a
     await app.stop();
   }
 });
+
+Deno.test("a workload that dies with a request unread on its socket is an exit, not a crash", async () => {
+  const controlDir = await Deno.makeTempDir({ prefix: "spirit-farmem-ctl-" });
+  // Connects to the agent's socket, says ready, then exits without reading the `set-limits`
+  // the agent sends at launch: the kernel resets the agent's end of the connection.
+  const script = `
+    const path = Deno.args.at(-1).slice("unix:".length);
+    const conn = await Deno.connect({ transport: "unix", path });
+    await conn.write(new TextEncoder().encode(${JSON.stringify(READY)} + "\\n"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    Deno.exit(3);`;
+  try {
+    await assert.rejects(
+      FarmemApp.launch({
+        appId: "fake",
+        allocation: { cacheBytes: 1 << 20, bandwidthBytesPerSec: 1e6 },
+        enforcement: "farmem",
+        program: { kind: "workload", workload: "kv", args: [] },
+      }, { ...context, workloadCommand: [Deno.execPath(), "eval", script], controlDir }),
+      /Workload fake refused set-limits: workload exited \(code 3\)/,
+    );
+    assert.deepEqual([...Deno.readDirSync(controlDir)], [], "the socket's name is left");
+  } finally {
+    await Deno.remove(controlDir, { recursive: true });
+  }
+});
