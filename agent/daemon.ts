@@ -47,7 +47,11 @@ export interface RunningDaemon {
 }
 
 /** Starts serving; returns once the socket accepts connections. */
-export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+export async function startDaemon(
+  options: DaemonOptions,
+  /** Where diagnostics go (default: a logger on `options.logFile`). */
+  given?: (line: string) => void,
+): Promise<RunningDaemon> {
   await Deno.mkdir(options.stateDir, { recursive: true, mode: 0o700 });
   await Deno.chmod(options.stateDir, 0o700);
   const path = socketPath(options.stateDir);
@@ -59,7 +63,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   await Deno.chmod(path, 0o600);
   const pidFile = `${options.stateDir}/agent.pid`;
   await Deno.writeTextFile(pidFile, `${Deno.pid}\n`, { mode: 0o600 });
-  const log = await logger(options.logFile);
+  const log = given ?? await logger(options.logFile);
   const reaped = await reapOrphanCgroups(await detectCgroups());
   if (reaped.removed.length > 0) {
     log(`removed cgroups left by a previous daemon: ${reaped.removed.join(", ")}`);
@@ -125,7 +129,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   globalThis.addEventListener("error", (event) => {
     log(`exiting on an uncaught error: ${event.error?.stack ?? event.message}`);
   });
-  const daemon = await startDaemon(options);
+  const daemon = await startDaemon(options, log);
   const onSignal = () => void daemon.shutdown();
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);

@@ -99,14 +99,14 @@ export class FarmemApp implements ManagedApp {
   /** Listens for the workload's control connection until it is made (socket channel only). */
   #listener: Deno.UnixListener | null = null;
   #socket: Deno.UnixConn | null = null;
-  readonly #stdoutDone: Promise<void>;
   readonly #pending = new Map<
     number,
     { op: FarmemRequest["op"]; settle: (response: FarmemResponse | MalformedReplyError) => void }
   >();
   readonly #context: FarmemAppContext;
   readonly #launchedAtMs = Date.now();
-  readonly #stderrDone: Promise<void>;
+  /** Resolves once the workload's output (stderr, and stdout over a socket) is in the sink. */
+  readonly #outputDone: Promise<void>;
   #readerDone: Promise<void> = Promise.resolve();
   #nextId = 1;
   #allocation: Allocation;
@@ -131,8 +131,7 @@ export class FarmemApp implements ManagedApp {
       },
     );
     if (this.#listener !== null && socketPath !== null) {
-      const listener = this.#listener;
-      this.#channel = listener.accept().then((conn) => {
+      this.#channel = this.#listener.accept().then((conn) => {
         this.#socket = conn;
         return { lines: readLines(conn.readable), writer: conn.writable.getWriter() };
       }).finally(() => {
@@ -140,26 +139,18 @@ export class FarmemApp implements ManagedApp {
         return Deno.remove(socketPath).catch(() => undefined);
       });
       this.#channel.catch(() => undefined); // awaited (and reported) by #awaitReady and stop
-      this.#stdoutDone = pumpOutput(this.#child.stdout, {
-        name: "stdout",
-        sink: context.stderrSink,
-        onLine: () => {},
-      });
     } else {
       this.#channel = Promise.resolve({
         lines: readLines(this.#child.stdout),
         writer: this.#child.stdin.getWriter(),
       });
-      this.#stdoutDone = Promise.resolve();
     }
-    // Both outputs go to the same sink (over a socket channel, stdout too): closed after both.
-    this.#stderrDone = Promise.all([
-      pumpOutput(this.#child.stderr, {
-        name: "stderr",
-        sink: context.stderrSink,
-        onLine: () => {},
-      }),
-      this.#stdoutDone,
+    // Over a socket channel stdout goes to the same sink as stderr, which closes after both.
+    const pump = (name: "stdout" | "stderr", stream: ReadableStream<Uint8Array>) =>
+      pumpOutput(stream, { name, sink: context.stderrSink, onLine: () => {} });
+    this.#outputDone = Promise.all([
+      pump("stderr", this.#child.stderr),
+      overSocket ? pump("stdout", this.#child.stdout) : Promise.resolve(),
     ]).then(() => context.onOutputClosed?.());
     this.exited = this.#child.status.then((status) => {
       this.#exit = exitOf(status);
@@ -376,8 +367,7 @@ export class FarmemApp implements ManagedApp {
     } catch (error) {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
-    await this.#stdoutDone;
-    await this.#stderrDone;
+    await this.#outputDone;
   }
 }
 

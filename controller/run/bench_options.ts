@@ -22,11 +22,14 @@ export function countOption(value: string): number {
   return n;
 }
 
-/** Bytes/s of a rate such as "256kbps" or "8Mbps". */
+/** Bytes/s of a rate above 0 such as "256kbps" or "8Mbps". */
 export function rateOption(value: string): number {
+  let rate: number;
   try {
-    return parseRateBytesPerSec(value);
+    rate = parseRateBytesPerSec(value);
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
+  if (!(rate > 0)) throw new InvalidArgumentError(`"${value}" is not a rate above 0`);
+  return rate;
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { validatePlaybook } from "../playbook/validate.ts";
+import { rateOption } from "./bench_options.ts";
 import { benchPlaybookSpec, DEFAULT_NODE_BANDWIDTH, spread, startupOf } from "./bench.ts";
 
 Deno.test("spread gives the median and the nearest-rank 95th percentile", () => {
@@ -56,4 +57,11 @@ Deno.test("the benchmark's playbook is valid and gives every compute node the ba
     assert.equal(host.role === "compute" && host.bandwidthBytesPerSec, 1_000_000);
   }
   assert.equal(byDefault.apps.length, 4);
+});
+
+Deno.test("a benchmark rate option takes a rate above 0 and names a bad one", () => {
+  assert.equal(rateOption("256kbps"), 32_000);
+  assert.equal(rateOption("8Mbps"), 1_000_000);
+  assert.throws(() => rateOption("0kbps"), /"0kbps" is not a rate above 0/);
+  assert.throws(() => rateOption("fast"), /Cannot parse rate "fast"/);
 });

@@ -3,12 +3,12 @@
  * stdout) and agent sessions (the agent protocol, over the daemon's socket or a relay's stdio).
  * @module
  */
-import { readLines } from "../../common/lines.ts";
-import type { Connector, RemoteProcess } from "../connectors/types.ts";
 import { z } from "zod";
+import { readLines } from "../../common/lines.ts";
 import { parseJsonReply, parseReply } from "../../common/reply.ts";
 import { ForwardRefusedError } from "../connectors/errors.ts";
 import { socketProcess } from "../connectors/socket_process.ts";
+import type { Connector, RemoteProcess } from "../connectors/types.ts";
 import { AgentClient, AgentExitedError } from "./agent_client.ts";
 import { memserverArgs, type MemserverPlan } from "./plan.ts";
 import type { SpiritRuntime } from "./runtime.ts";
