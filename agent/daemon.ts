@@ -11,7 +11,7 @@ import { type AgentConfig, AgentCore } from "./core.ts";
 import { detectCgroups } from "./cgroup/mounts.ts";
 import { reapOrphanCgroups } from "./cgroup/reap.ts";
 import { AGENT_VERSION } from "./facts.ts";
-import { readLines } from "../common/lines.ts";
+import { readerLines, writeAll } from "../common/lines.ts";
 import { AGENT_PROTOCOL_VERSION, type AgentEvent, type AgentMessage } from "./protocol.ts";
 import { parseAgentRequest } from "./protocol_schema.ts";
 
@@ -149,10 +149,7 @@ async function serveConnection(
   const send = (message: AgentMessage) => {
     if (!open) return writing;
     const bytes = encoder.encode(JSON.stringify(message) + "\n");
-    writing = writing.then(async () => {
-      let written = 0;
-      while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-    }).catch((error) => {
+    writing = writing.then(() => writeAll(conn, bytes)).catch((error) => {
       // The peer went away (broken pipe, reset): stop writing to this connection.
       if (
         !(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)
@@ -178,7 +175,7 @@ async function serveConnection(
   });
   const inFlight = new Set<Promise<void>>();
   try {
-    for await (const line of readLines(conn.readable)) {
+    for await (const line of readerLines(conn)) {
       if (line.trim() === "") continue;
       const parsed = parseAgentRequest(line);
       if (!parsed.ok) {

@@ -19,3 +19,46 @@ export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGener
   buffer += decoder.decode();
   if (buffer.length > 0) yield buffer;
 }
+
+/** What {@linkcode readerLines} reads from: a `Deno.Conn`, `Deno.stdin`. */
+export interface ByteReader {
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/**
+ * {@linkcode readLines} of a connection read directly into one reused buffer. The hot control
+ * channels (controller to agent daemon, daemon to workloads) use it: `conn.readable` allocates
+ * and zeroes a 64 KiB chunk per read and passes it through the web streams' promise machinery,
+ * which took 70-120 us of CPU per request/response pair against 35-40 us this way (measured
+ * with a Unix socket echo of JSON lines).
+ */
+export async function* readerLines(
+  reader: ByteReader,
+  bufferBytes = 16 * 1024,
+): AsyncGenerator<string> {
+  const chunk = new Uint8Array(bufferBytes);
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const n = await reader.read(chunk);
+    if (n === null) break;
+    buffer += decoder.decode(chunk.subarray(0, n), { stream: true });
+    let newline = buffer.indexOf("\n");
+    while (newline >= 0) {
+      yield buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      newline = buffer.indexOf("\n");
+    }
+  }
+  buffer += decoder.decode();
+  if (buffer.length > 0) yield buffer;
+}
+
+/** Writes all of `bytes` to `writer` (a `Deno.Conn`, `Deno.stdout`: a write may be partial). */
+export async function writeAll(
+  writer: { write(bytes: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await writer.write(bytes.subarray(written));
+}

@@ -19,7 +19,7 @@ import { connectTransport, type TransportKind } from "../memserver/client/connec
 import { PageCache } from "../memserver/client/page_cache.ts";
 import { parseHostPort } from "../memserver/client/transport.ts";
 import { readTokenFile } from "../common/token_file.ts";
-import { readLines } from "../common/lines.ts";
+import { readerLines, writeAll } from "../common/lines.ts";
 import { serveControl } from "./control.ts";
 import { KvWorkload } from "./kv.ts";
 import { parseSchedule, PhasedWorkload } from "./phased.ts";
@@ -234,13 +234,9 @@ export async function runWorkloadProcess(options: {
         ? await Deno.connect({ transport: "unix", path: options.control.path })
         : null;
       const writer = conn ?? Deno.stdout;
-      const write = async (line: string) => {
-        const bytes = encoder.encode(line + "\n");
-        let at = 0;
-        while (at < bytes.length) at += await writer.write(bytes.subarray(at));
-      };
+      const write = (line: string) => writeAll(writer, encoder.encode(line + "\n"));
       await write(JSON.stringify(ready));
-      const lines = readLines(conn?.readable ?? Deno.stdin.readable);
+      const lines = readerLines(conn ?? Deno.stdin);
       const running = runner.run({ durationMs: options.durationMs, warmupMs: options.warmupMs });
       const controlling = serveControl(lines, { runner, write });
       const result = await running;

@@ -15,7 +15,7 @@ import {
   farmemResponseSchema,
   type FarmemSample,
 } from "../../common/farmem_control.ts";
-import { readLines } from "../../common/lines.ts";
+import { readerLines, readLines, writeAll } from "../../common/lines.ts";
 import { MalformedReplyError, parseReply } from "../../common/reply.ts";
 import type {
   Allocation,
@@ -56,7 +56,10 @@ let socketCounter = 0;
 /** Lines in, lines out: the control channel once it is up. */
 interface Channel {
   lines: AsyncGenerator<string>;
-  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Writes one encoded request line. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Ends this side of the channel (the workload reads end of file). */
+  end(): Promise<void>;
 }
 
 /** The limits a far-memory client enforces itself. */
@@ -133,16 +136,22 @@ export class FarmemApp implements ManagedApp {
     if (this.#listener !== null && socketPath !== null) {
       this.#channel = this.#listener.accept().then((conn) => {
         this.#socket = conn;
-        return { lines: readLines(conn.readable), writer: conn.writable.getWriter() };
+        return {
+          lines: readerLines(conn),
+          write: (bytes: Uint8Array) => writeAll(conn, bytes),
+          end: () => conn.closeWrite(),
+        };
       }).finally(() => {
         this.#closeListener();
         return Deno.remove(socketPath).catch(() => undefined);
       });
       this.#channel.catch(() => undefined); // awaited (and reported) by #awaitReady and stop
     } else {
+      const writer = this.#child.stdin.getWriter();
       this.#channel = Promise.resolve({
         lines: readLines(this.#child.stdout),
-        writer: this.#child.stdin.getWriter(),
+        write: (bytes: Uint8Array) => writer.write(bytes),
+        end: () => writer.close(),
       });
     }
     // Over a socket channel stdout goes to the same sink as stderr, which closes after both.
@@ -263,8 +272,8 @@ export class FarmemApp implements ManagedApp {
         settle: (answer) => answer instanceof Error ? reject(answer) : resolve(answer),
       })
     );
-    const { writer } = await this.#channel;
-    await writer.write(new TextEncoder().encode(JSON.stringify({ ...request, id }) + "\n"));
+    const channel = await this.#channel;
+    await channel.write(new TextEncoder().encode(JSON.stringify({ ...request, id }) + "\n"));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -356,7 +365,7 @@ export class FarmemApp implements ManagedApp {
     // A workload that never connected leaves the listener open: closing it ends the wait.
     this.#closeListener();
     const channel = await this.#channel.catch(() => null);
-    await channel?.writer.close().catch((error) => {
+    await channel?.end().catch((error) => {
       // The workload has exited, so its end of the channel may already be closed.
       if (!(error instanceof TypeError || isConnectionGone(error))) throw error;
     });
