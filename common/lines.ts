@@ -3,11 +3,11 @@
  * @module
  */
 
-/** Yields the lines (without "\n") of a byte stream; a last unterminated line is yielded too. */
-export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** Yields the lines (without "\n") of byte chunks; a last unterminated line is yielded too. */
+async function* splitLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffer = "";
-  for await (const chunk of stream) {
+  for await (const chunk of chunks) {
     buffer += decoder.decode(chunk, { stream: true });
     let newline = buffer.indexOf("\n");
     while (newline >= 0) {
@@ -20,9 +20,24 @@ export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGener
   if (buffer.length > 0) yield buffer;
 }
 
+/** Yields the lines (without "\n") of a byte stream; a last unterminated line is yielded too. */
+export function readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  return splitLines(stream);
+}
+
 /** What {@linkcode readerLines} reads from: a `Deno.Conn`, `Deno.stdin`. */
 export interface ByteReader {
   read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/** The reads of `reader`, each a view of the same buffer (valid until the next one). */
+async function* reads(reader: ByteReader, bufferBytes: number): AsyncGenerator<Uint8Array> {
+  const buffer = new Uint8Array(bufferBytes);
+  for (;;) {
+    const n = await reader.read(buffer);
+    if (n === null) return;
+    yield buffer.subarray(0, n);
+  }
 }
 
 /**
@@ -32,26 +47,8 @@ export interface ByteReader {
  * which took 70-120 us of CPU per request/response pair against 35-40 us this way (measured
  * with a Unix socket echo of JSON lines).
  */
-export async function* readerLines(
-  reader: ByteReader,
-  bufferBytes = 16 * 1024,
-): AsyncGenerator<string> {
-  const chunk = new Uint8Array(bufferBytes);
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const n = await reader.read(chunk);
-    if (n === null) break;
-    buffer += decoder.decode(chunk.subarray(0, n), { stream: true });
-    let newline = buffer.indexOf("\n");
-    while (newline >= 0) {
-      yield buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      newline = buffer.indexOf("\n");
-    }
-  }
-  buffer += decoder.decode();
-  if (buffer.length > 0) yield buffer;
+export function readerLines(reader: ByteReader, bufferBytes = 16 * 1024): AsyncGenerator<string> {
+  return splitLines(reads(reader, bufferBytes));
 }
 
 /** Writes all of `bytes` to `writer` (a `Deno.Conn`, `Deno.stdout`: a write may be partial). */
