@@ -7,7 +7,8 @@
  */
 import { spiritCliPath } from "../common/spirit_cli.ts";
 import { type CgroupLayout, detectCgroups } from "./cgroup/mounts.ts";
-import { AGENT_VERSION, gatherFacts } from "./facts.ts";
+import { gatherFacts } from "./facts.ts";
+import { AGENT_VERSION } from "./host_facts.ts";
 import { defaultSwapDevices, readSwapDevices } from "./host/swaps.ts";
 import {
   AGENT_PROTOCOL_VERSION,

@@ -10,7 +10,7 @@
 import { type AgentConfig, AgentCore } from "./core.ts";
 import { detectCgroups } from "./cgroup/mounts.ts";
 import { reapOrphanCgroups } from "./cgroup/reap.ts";
-import { AGENT_VERSION } from "./facts.ts";
+import { AGENT_VERSION } from "./host_facts.ts";
 import { readerLines, writeAll } from "../common/lines.ts";
 import { AGENT_PROTOCOL_VERSION, type AgentEvent, type AgentMessage } from "./protocol.ts";
 import { parseAgentRequest } from "./protocol_schema.ts";

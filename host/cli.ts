@@ -2,9 +2,9 @@
  * The commands every host runs, and the entry point of the bundle `spirit run` deploys to hosts
  * reached over SSH: `agent` (session, daemon, facts), `memserver`, `workload`, `exec`,
  * `loadgen` and `remote-swap` (host/program.ts). It imports no controller code, so the bundle carries neither the
- * market, the report nor vega. Modules load on demand: `agent facts`, which `spirit check` runs
- * on every host, loads only the facts code, so checking a host costs little more than starting
- * Deno (the bundle evaluates a module imported with `import()` only when it is imported).
+ * market, the report nor vega. Modules load on demand: `agent facts` loads only the facts code,
+ * so it costs little more than starting Deno (the bundle evaluates a module imported with
+ * `import()` only when it is imported).
  * @module
  */
 

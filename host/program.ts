@@ -7,7 +7,7 @@
 import { Command, type CommanderError } from "@commander-js/extra-typings";
 import { agentCommand } from "../agent/command.ts";
 import { execCommand } from "../agent/exec_command.ts";
-import { AGENT_VERSION } from "../agent/facts.ts";
+import { AGENT_VERSION } from "../agent/host_facts.ts";
 import { loadgenCommand } from "../loadgen/command.ts";
 import { memserverCommand } from "../memserver/command.ts";
 import { remoteSwapCommand } from "../remote_swap/command.ts";

@@ -57,7 +57,8 @@ export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
   return mounts;
 }
 
-function unescapeMountPath(path: string): string {
+/** Unescapes a mountinfo path (`\\040` for a space). */
+export function unescapeMountPath(path: string): string {
   return path.replace(
     /\\([0-7]{3})/g,
     (_m, octal: string) => String.fromCharCode(parseInt(octal, 8)),

@@ -100,16 +100,15 @@ export class SshConnector implements Connector {
 
   async #connect(options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#withRetries(async () => {
-      const out = await this.#ssh(["exit 0"], options.signal);
+      // -N: no session, hence no remote shell; with ControlPersist the master goes to the
+      // background once authenticated and this returns.
+      const out = await this.#openMaster(options.signal);
       return { code: out.code, stderr: out.stderr, started: out.code !== 255, value: undefined };
     });
   }
 
-  async #ssh(
-    remote: string[],
-    signal: AbortSignal | undefined,
-  ): Promise<{ code: number; stderr: string }> {
-    const args = [...(await this.#baseArgs()), "--", this.#target.host, ...remote];
+  async #openMaster(signal: AbortSignal | undefined): Promise<{ code: number; stderr: string }> {
+    const args = [...(await this.#baseArgs()), "-N", "--", this.#target.host];
     const out = await new Deno.Command(this.#options.sshPath ?? "ssh", {
       args,
       stdin: "null",

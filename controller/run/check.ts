@@ -6,15 +6,13 @@
  * @module
  */
 import type { HostFacts } from "../../agent/protocol.ts";
-import { hostFactsSchema } from "../../agent/reply_schema.ts";
-import { parseJsonReply, parseReply } from "../../common/reply.ts";
 import { closeAll, connectorFor, onHosts } from "../connectors/connect.ts";
 import { Limiter } from "../connectors/limit.ts";
 import type { Connector } from "../connectors/types.ts";
 import type { Host, Playbook } from "../playbook/types.ts";
 import { rdmaReachProblems, remoteSwapFindings } from "./check_remote_memory.ts";
-import { deploy, prepareArtifacts, prepareFactsScript } from "./deploy.ts";
-import { localRuntime } from "./runtime.ts";
+import { deploy, prepareArtifacts } from "./deploy.ts";
+import { FACTS_SCRIPT, parseFactsSnapshot } from "./facts_snapshot.ts";
 
 /** One problem found on one host. */
 export interface CheckProblem {
@@ -69,13 +67,10 @@ export function hostProblems(
   return problems;
 }
 
-/** Marks the end of the user id and listening lines before the facts in a probe's output. */
-const FACTS_MARK = "--spirit-facts--";
-
 /**
  * One host's facts, user id and (memory nodes) whether the server's port is taken, in one SSH
- * session: a shell prints the id and the port's listeners, then becomes the facts program
- * (over SSH the small facts bundle fed to the deployed Deno on stdin; here `agent facts`).
+ * session: the shell probe of facts_snapshot.ts, which also runs the deployed runtime's
+ * `--version` (locally, this controller's Deno).
  */
 async function probe(
   connector: Connector,
@@ -83,45 +78,33 @@ async function probe(
   host: Host,
 ): Promise<{ facts: HostFacts; problems: string[]; warnings: string[] }> {
   const port = host.role === "memory" ? host.memserver.port : 0;
-  const preamble = [
-    "sh",
-    "-c",
-    'id -u; if [ "$1" != 0 ]; then ss -Htln "sport = :$1" 2>/dev/null; fi; ' +
-    `echo ${FACTS_MARK}; shift; exec "$@"`,
-    "sh",
-    String(port),
-  ];
+  const script = ["sh", "-c", FACTS_SCRIPT, "spirit-facts", String(port)];
   let result: { stdout: string; stderr: string; code: number };
   if (host.ssh === null) {
-    const argv = [...preamble, ...localRuntime().command(["agent", "facts"])];
-    result = await connector.exec(argv, { timeoutMs: 60_000, check: false });
-  } else {
-    // Deploying checks the host's architecture first; when its cache is current, the facts
-    // follow in the same round trip (`then`), else once the copy is done.
-    const script = await prepareFactsScript();
-    const facts = [...preamble, "sh", "-c", 'exec "$SPIRIT_RUNTIME" run -A -'];
-    const deployed = await deploy(connector, {
-      then: { argv: facts, stdin: script, timeoutMs: 60_000 },
+    result = await connector.exec(script, {
+      env: { SPIRIT_RUNTIME: Deno.execPath() },
+      timeoutMs: 60_000,
+      check: false,
     });
-    result = deployed.then ?? await connector.exec(
-      [...preamble, deployed.paths.deno, "run", "-A", "-"],
-      { stdin: script, timeoutMs: 60_000, check: false },
-    );
+  } else {
+    // Deploying checks the host's architecture first; when its cache is current, the probe
+    // follows in the same round trip (`then`, which sets SPIRIT_RUNTIME), else once the copy
+    // is done.
+    const deployed = await deploy(connector, { then: { argv: script, timeoutMs: 60_000 } });
+    result = deployed.then ?? await connector.exec(script, {
+      env: { SPIRIT_RUNTIME: deployed.paths.deno },
+      timeoutMs: 60_000,
+      check: false,
+    });
   }
-  const mark = result.stdout.indexOf(`${FACTS_MARK}\n`);
-  if (result.code !== 0 || mark < 0) {
+  if (result.code !== 0) {
     throw new Error(
-      `missing runtime: spirit does not start there (exit ${result.code}): ${
+      `the facts probe failed (exit ${result.code}): ${
         result.stderr.trim().split("\n").slice(-3).join(" | ")
       }`,
     );
   }
-  const [uidLine = "", ...listening] = result.stdout.slice(0, mark).split("\n");
-  const what = `facts from ${connector.host}`;
-  const json = result.stdout.slice(mark + FACTS_MARK.length + 1);
-  const facts = parseReply(hostFactsSchema, parseJsonReply(json, what), what);
-  const uid = Number(uidLine.trim());
-  const portInUse = listening.join("").trim() !== "";
+  const { facts, uid, portInUse } = parseFactsSnapshot(result.stdout, connector.host);
   const remote = remoteSwapFindings(playbook, host, facts);
   return {
     facts,
@@ -136,10 +119,7 @@ export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
   const limiter = new Limiter(playbook.ssh.maxParallel);
   const connectors = hosts.map((h) => connectorFor(h, { limiter }));
   // Bundle while the connections open; each probe awaits (and reports) the same promise.
-  if (hosts.some((h) => h.ssh !== null)) {
-    prepareArtifacts().catch(() => undefined);
-    prepareFactsScript().catch(() => undefined);
-  }
+  if (hosts.some((h) => h.ssh !== null)) prepareArtifacts().catch(() => undefined);
   try {
     const outcomes = await onHosts(connectors, (c) => {
       const host = playbook.hosts[c.host];

@@ -20,12 +20,7 @@ import {
   KEEP_RUNTIMES,
 } from "./deploy_cache.ts";
 import { cachedBundle, controllerCacheDir, stampedRuntime } from "./local_artifacts.ts";
-import {
-  deployedRuntime,
-  LOCAL_FACTS_SCRIPT,
-  LOCAL_HOST_CLI,
-  type SpiritRuntime,
-} from "./runtime.ts";
+import { deployedRuntime, LOCAL_HOST_CLI, type SpiritRuntime } from "./runtime.ts";
 
 /** What one deploy did on a host. */
 export interface DeployOutcome {
@@ -96,22 +91,6 @@ export function prepareArtifacts(): Promise<Artifacts> {
   return artifacts;
 }
 
-let factsScript: Promise<string> | undefined;
-
-/** The facts program (host/facts.ts) bundled, as text for `deno run -A -` (once per process). */
-export function prepareFactsScript(): Promise<string> {
-  factsScript ??= (async () => {
-    const cacheDir = await controllerCacheDir();
-    const bundle = await cachedBundle(LOCAL_FACTS_SCRIPT, {
-      root: CHECKOUT_ROOT,
-      cacheDir,
-      bundle: (output) => bundleEntry(LOCAL_FACTS_SCRIPT, output),
-    });
-    return await Deno.readTextFile(bundle.path);
-  })();
-  return factsScript;
-}
-
 /** What deploy would ship to the playbook's SSH hosts (bundled now), or null when it has none. */
 export async function shippedFor(playbook: Playbook): Promise<Artifacts | null> {
   const remote = Object.values(playbook.hosts).some((host) => host.ssh !== null);
@@ -148,6 +127,7 @@ async function runCacheScript(
   options: {
     mode: "probe" | "finish";
     hash: { runtime: boolean; bundle: boolean };
+    machines: readonly string[];
     then?: ThenCommand;
   },
 ): Promise<CacheState> {
@@ -164,7 +144,7 @@ async function runCacheScript(
     options.hash.bundle ? "1" : "0",
     String(KEEP_RUNTIMES),
     String(KEEP_BUNDLES),
-    machineNames().join(" "),
+    options.machines.join(" "),
     ...(then === undefined ? [] : ["then", ...then.argv]),
   ], {
     check: then === undefined,
@@ -192,7 +172,9 @@ async function runCacheScript(
     if (key === "arch") {
       throw new DeployError(
         connector.host,
-        `missing runtime: the host is ${value}, this controller ships a ${Deno.build.arch} Deno`,
+        `missing runtime: the host is ${value}, this controller ships a Deno for ${
+          options.machines.join(" or ")
+        }`,
       );
     }
     if (key === "root") state.root = value;
@@ -219,12 +201,19 @@ async function runCacheScript(
  */
 export async function deploy(
   connector: Connector,
-  options: { artifacts?: Artifacts; then?: ThenCommand } = {},
+  options: {
+    artifacts?: Artifacts;
+    /** The `uname -m` names the runtime runs on (default {@linkcode machineNames}). */
+    machines?: readonly string[];
+    then?: ThenCommand;
+  } = {},
 ): Promise<DeployOutcome> {
   const shipped = options.artifacts ?? await prepareArtifacts();
+  const machines = options.machines ?? machineNames();
   const probe = await runCacheScript(connector, shipped, {
     mode: "probe",
     hash: { runtime: true, bundle: true },
+    machines,
     ...(options.then === undefined ? {} : { then: options.then }),
   });
   const paths = {
@@ -243,6 +232,7 @@ export async function deploy(
     const finish = await runCacheScript(connector, shipped, {
       mode: "finish",
       hash: { runtime: copied.includes("runtime"), bundle: copied.includes("bundle") },
+      machines,
     });
     for (const kind of copied) {
       if (finish[kind] !== "ok") {

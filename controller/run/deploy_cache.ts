@@ -56,9 +56,15 @@ export interface Artifacts {
 /** The script; see the module documentation for its arguments and output. */
 export const DEPLOY_CACHE_SCRIPT = String.raw`
 umask 077
-uid=$(id -u)
+# Each external command is a fork and an exec on every host, every run: as few as can be (the
+# user id and the machine from proc files with builtins where the kernel has them).
+uid=
+while read -r key real effective rest; do
+  if [ "$key" = Uid: ]; then uid=$effective; break; fi
+done < /proc/self/status
+[ -n "$uid" ] || uid=$(id -u)
 refuse() { printf 'refuse\t%s\n' "$1"; exit 0; }
-arch=$(uname -m)
+if [ -r /proc/sys/kernel/arch ]; then read -r arch < /proc/sys/kernel/arch; else arch=$(uname -m); fi
 case " $8 " in
   *" $arch "*) ;;
   *) printf 'arch\t%s\n' "$arch"; exit 0 ;;
@@ -71,7 +77,6 @@ case $XDG_CACHE_HOME in
   esac ;;
 esac
 [ -d "$base" ] || mkdir -p -- "$base" 2>/dev/null || refuse "cannot create $base"
-# Each external command is a fork and an exec on every host, every run: as few as can be.
 read -r owner mode <<EOF
 $(stat -L -c '%u %a' -- "$base")
 EOF
@@ -98,11 +103,22 @@ digest() {
   else sha256sum -- "$1"; fi | { read -r sum rest; printf '%s' "$sum"; }
 }
 stamp() { stat -c '%i %s %y %z' -- "$1"; }
+# Both files' stamps in one stat (the usual case: both cached); verify reads them from here.
+stamps=$(stat -c '%i %s %y %z|%n' -- "$runtime_dir/deno" "$bundle_dir/spirit.js" 2>/dev/null)
+stamp_of() {
+  seen=
+  while IFS='|' read -r found name; do
+    if [ "$name" = "$1" ]; then seen=$found; fi
+  done <<STAMPS
+$stamps
+STAMPS
+  [ -n "$seen" ] || seen=$(stamp "$1")
+}
 # Sets $checked to ok, missing or "bad<TAB><sha256 found>" (no subshell: it runs twice a deploy).
 verify() {
   if [ "$3" = 0 ]; then checked=ok; return; fi
   if [ -L "$1" ] || [ ! -f "$1" ]; then rm -f -- "$1" "$1.verified"; checked=missing; return; fi
-  seen=$(stamp "$1")
+  stamp_of "$1"
   recorded=
   if [ -f "$1.verified" ]; then IFS= read -r recorded < "$1.verified" || true; fi
   if [ "$recorded" = "$2 $seen" ]; then checked=ok; return; fi

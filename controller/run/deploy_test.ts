@@ -259,14 +259,15 @@ Deno.test("deploy hashes a changed file again, even with its size and mtime put 
 
 Deno.test("deploy refuses a host of another architecture before copying anything", async () => {
   await withDirs(async (local, home) => {
-    // A `uname` that says the host is a machine this controller's Deno does not run on.
-    await Deno.writeTextFile(`${local}/uname`, "#!/bin/sh\necho riscv64\n", { mode: 0o755 });
-    const host = new TestHost([`HOME=${home}`, `PATH=${local}:${Deno.env.get("PATH")}`]);
+    // A runtime built for a machine this host is not.
+    const host = new TestHost([`HOME=${home}`]);
     await assert.rejects(
-      deploy(host, { artifacts: await shipped(local) }),
+      deploy(host, { artifacts: await shipped(local), machines: ["riscv64"] }),
       (error: unknown) =>
         error instanceof DeployError &&
-        error.message.includes(`missing runtime: the host is riscv64, this controller ships`),
+        error.message.includes(
+          `missing runtime: the host is ${Deno.build.arch}, this controller ships a Deno for riscv64`,
+        ),
     );
     assert.deepEqual(host.puts, []);
   });

@@ -15,9 +15,6 @@ export const LOCAL_CLI = new URL("../cli.ts", import.meta.url).pathname;
 /** The host CLI entry point of this checkout: what hosts run, and what deploy bundles. */
 export const LOCAL_HOST_CLI = new URL("../../host/cli.ts", import.meta.url).pathname;
 
-/** The facts program of this checkout (host/facts.ts): what `spirit check` runs on hosts. */
-export const LOCAL_FACTS_SCRIPT = new URL("../../host/facts.ts", import.meta.url).pathname;
-
 /** Runs the host commands from this checkout with this Deno. */
 export function localRuntime(): SpiritRuntime {
   return { command: (args) => [Deno.execPath(), "run", "-A", LOCAL_HOST_CLI, ...args] };
