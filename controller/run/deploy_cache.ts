@@ -77,8 +77,26 @@ case $XDG_CACHE_HOME in
   esac ;;
 esac
 [ -d "$base" ] || mkdir -p -- "$base" 2>/dev/null || refuse "cannot create $base"
-read -r owner mode <<EOF
-$(stat -L -c '%u %a' -- "$base")
+runtime_dir=$root/runtime/$2
+bundle_dir=$root/bundle/$3
+# One stat for all a deploy of a current cache looks at: the base (its trailing slash follows a
+# link), the root (not followed) and both cached files. A path missing then (made below) is
+# stat'ed on its own.
+stats=$(stat -c '%u %a %i %s %y %z|%n' -- "$base/" "$root" "$runtime_dir/deno" \
+  "$bundle_dir/spirit.js" 2>/dev/null)
+# Sets $found to "uid mode inode size mtime ctime" of $1.
+stat_of() {
+  found=
+  while IFS='|' read -r fields name; do
+    if [ "$name" = "$1" ]; then found=$fields; fi
+  done <<STATS
+$stats
+STATS
+  [ -n "$found" ] || found=$(stat -c '%u %a %i %s %y %z' -- "$1" 2>/dev/null)
+}
+stat_of "$base/"
+read -r owner mode rest <<EOF
+$found
 EOF
 if [ "$owner" != "$uid" ] && [ "$owner" != 0 ]; then
   refuse "$base is owned by uid $owner (expected uid $uid or root)"
@@ -89,30 +107,24 @@ fi
 [ -e "$root" ] || [ -L "$root" ] || mkdir -m 700 -- "$root" 2>/dev/null
 if [ -L "$root" ]; then refuse "$root is a symbolic link"; fi
 if [ ! -d "$root" ]; then refuse "$root is not a directory"; fi
-read -r owner mode <<EOF
-$(stat -c '%u %a' -- "$root")
+stat_of "$root"
+read -r owner mode rest <<EOF
+$found
 EOF
 if [ "$owner" != "$uid" ]; then refuse "$root is owned by uid $owner, not by uid $uid"; fi
 [ "$mode" = 700 ] || chmod 700 -- "$root" || refuse "cannot make $root private (chmod 700)"
-runtime_dir=$root/runtime/$2
-bundle_dir=$root/bundle/$3
 { [ -d "$runtime_dir" ] && [ -d "$bundle_dir" ]; } || mkdir -p -- "$runtime_dir" "$bundle_dir" ||
   refuse "cannot create cache entries under $root"
 digest() {
   if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r -- "$1"
   else sha256sum -- "$1"; fi | { read -r sum rest; printf '%s' "$sum"; }
 }
-stamp() { stat -c '%i %s %y %z' -- "$1"; }
-# Both files' stamps in one stat (the usual case: both cached); verify reads them from here.
-stamps=$(stat -c '%i %s %y %z|%n' -- "$runtime_dir/deno" "$bundle_dir/spirit.js" 2>/dev/null)
+# Sets $seen to the stamp of $1: inode, size, modification and change times.
 stamp_of() {
-  seen=
-  while IFS='|' read -r found name; do
-    if [ "$name" = "$1" ]; then seen=$found; fi
-  done <<STAMPS
-$stamps
-STAMPS
-  [ -n "$seen" ] || seen=$(stamp "$1")
+  stat_of "$1"
+  read -r _ _ seen <<EOF
+$found
+EOF
 }
 # Sets $checked to ok, missing or "bad<TAB><sha256 found>" (no subshell: it runs twice a deploy).
 verify() {
