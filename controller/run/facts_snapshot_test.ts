@@ -56,9 +56,14 @@ Deno.test("the shell probe sees a listening port and a runtime that does not sta
 
 /** The probe's output on a host unlike this one (cgroup v2, swap partition, RDMA, a PMU). */
 const OTHER_HOST = [
-  "--spirit:status--",
-  "Uid:\t1000\t1000\t1000\t1000",
-  "Cpus_allowed_list:\t0-3,8,10-11",
+  "--spirit:grep--",
+  "/proc/self/status:Uid:\t1000\t1000\t1000\t1000",
+  "/proc/self/status:Cpus_allowed_list:\t0-3,8,10-11",
+  "/proc/meminfo:MemTotal:       65536000 kB",
+  "/proc/self/smaps:KernelPageSize:       64 kB",
+  "/proc/self/smaps:KernelPageSize:        4 kB",
+  "/proc/self/mountinfo:35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - " +
+  "cgroup2 cgroup2 rw",
   "--spirit:listening--",
   "--spirit:runtime--",
   "deno 2.9.6 (stable, release, aarch64-unknown-linux-gnu)",
@@ -73,12 +78,6 @@ const OTHER_HOST = [
   "#45-Ubuntu SMP PREEMPT_DYNAMIC",
   "--spirit:arch--",
   "aarch64",
-  "--spirit:meminfo--",
-  "MemTotal:       65536000 kB",
-  "--spirit:pagesize--",
-  "KernelPageSize:       64 kB",
-  "--spirit:mountinfo--",
-  "35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw",
   "--spirit:v2controllers--",
   "/sys/fs/cgroup cpuset cpu io memory hugetlb pids rdma misc",
   "--spirit:memsw--",
