@@ -185,6 +185,12 @@ export function parseFactsSnapshot(output: string, host: string): FactsSnapshot 
   const runtime = lines("runtime");
   const exit = Number(runtime.at(-1)?.match(/^exit (\d+)$/)?.[1] ?? NaN);
   if (exit !== 0) throw new RuntimeDoesNotStartError(exit, runtime.slice(0, -1).join("\n"));
+  if (lines("grep").length === 0) {
+    throw new Error(
+      `facts from ${host}: grep found nothing in /proc/self/status, /proc/meminfo, ` +
+        "/proc/self/smaps and /proc/self/mountinfo (is grep installed, is /proc mounted?)",
+    );
+  }
   const uid = Number(keyed("/proc/self/status", "Uid").split(/\s+/)[1]);
   const number = (value: string, what: string) => {
     const n = Number(value);

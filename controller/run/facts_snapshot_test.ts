@@ -151,6 +151,11 @@ Deno.test("the shell probe's output is refused with the host and the value named
     () => parseFactsSnapshot(OTHER_HOST.replace("no-permission", "maybe"), "n7"),
     /facts from n7: unreadable \/dev\/loop-control state "maybe"/,
   );
+  const withoutGrep = OTHER_HOST.split("\n").filter((l) => !l.startsWith("/proc/")).join("\n");
+  assert.throws(
+    () => parseFactsSnapshot(withoutGrep, "n7"),
+    /facts from n7: grep found nothing in \/proc\/self\/status.*is grep installed/,
+  );
   assert.throws(
     () => parseFactsSnapshot(OTHER_HOST.replace("--spirit:end--", ""), "n7"),
     /facts from n7: the probe's output ends early/,
