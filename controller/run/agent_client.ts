@@ -255,6 +255,35 @@ export class AgentClient implements AsyncDisposable {
     });
   }
 
+  /**
+   * `pending` (a request to this agent), failed with an {@linkcode AgentTimeoutError} as soon as
+   * the agent stops answering: while it is pending, every `everyMs` a `list` request must be
+   * answered within `everyMs`. A request the agent works on for long (a cache shrink waiting for
+   * the write-back of its dirty pages) goes on; one whose host is gone fails within two
+   * `everyMs`, so the loop does not wait for the request's own timeout.
+   */
+  async whileAnswering<T>(pending: Promise<T>, everyMs: number): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settled = pending.then(() => "settled" as const, () => "settled" as const);
+    const watch = async (): Promise<never> => {
+      for (;;) {
+        const woke = await Promise.race([
+          new Promise<"tick">((resolve) => timer = setTimeout(() => resolve("tick"), everyMs)),
+          settled,
+        ]);
+        clearTimeout(timer);
+        // Settled: this watch never settles, the race is decided by `pending`.
+        if (woke === "settled") return await new Promise<never>(() => {});
+        await this.request({ op: "list" }, { timeoutMs: everyMs });
+      }
+    };
+    try {
+      return await Promise.race([pending, watch()]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** The host's facts. */
   facts(): Promise<HostFacts> {
     return this.request({ op: "facts" });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { AgentEvent } from "../../agent/protocol.ts";
 import { MalformedReplyError } from "../../common/reply.ts";
-import { AgentClient, AgentRequestError } from "./agent_client.ts";
+import { AgentClient, AgentRequestError, AgentTimeoutError } from "./agent_client.ts";
 import { ATTACHED, fakeAgent, hello } from "./_fake_agent.ts";
 
 Deno.test("AgentClient refuses a malformed attached line, naming the field", async () => {
@@ -69,4 +69,44 @@ Deno.test("AgentClient turns a malformed event into a warning event", async () =
     warning?.event === "warning" ? warning.message : "",
     /Malformed event from the agent on cn1: exit:/,
   );
+});
+
+Deno.test("whileAnswering lets a long request finish while the agent answers pings", async () => {
+  let pending = -1;
+  let pings = 0;
+  const process = fakeAgent((request) => {
+    if (request.op === "hello") return [hello(request.id)];
+    if (request.op === "list") {
+      pings++;
+      return [JSON.stringify({ id: request.id, ok: true, result: { apps: [] } })];
+    }
+    pending = request.id; // set-allocations: answered later, as a shrink waiting on write-back
+    return [];
+  });
+  const agent = await AgentClient.attach("cn1", process);
+  setTimeout(
+    () => process.push(JSON.stringify({ id: pending, ok: true, result: { outcomes: [] } })),
+    300,
+  );
+  const result = await agent.whileAnswering(agent.setAllocations({ shrinks: [], grows: [] }), 50);
+  assert.deepEqual(result, { outcomes: [] });
+  assert.ok(pings >= 3, `${pings} pings in 300 ms at one per 50 ms`);
+  await agent.close();
+});
+
+Deno.test("whileAnswering fails a request as soon as the agent stops answering", async () => {
+  const process = fakeAgent((request) => request.op === "hello" ? [hello(request.id)] : []);
+  const agent = await AgentClient.attach("cn1", process);
+  const started = performance.now();
+  await assert.rejects(
+    agent.whileAnswering(agent.setAllocations({ shrinks: [], grows: [] }), 50),
+    (error: unknown) =>
+      error instanceof AgentTimeoutError && error.op === "list" && error.host === "cn1",
+  );
+  const tookMs = performance.now() - started;
+  assert.ok(
+    tookMs >= 100 && tookMs < 5000,
+    `failed after ${tookMs} ms, not the request's own 30 s`,
+  );
+  await agent.close();
 });

@@ -676,12 +676,19 @@ export class RunSession {
       list.map(({ app, allocation }) => ({ appId: app, allocation }));
     try {
       if (client === null) throw new Error(`no agent session on ${host}`);
-      const { outcomes } = await client.setAllocations({
-        shrinks: toAgent(batch.shrinks),
-        grows: toAgent(batch.grows),
-      });
+      // An agent that stops answering (its host's link is down) fails the request within two
+      // response timeouts instead of holding every node's enforcement for the request's own.
+      const { outcomes } = await client.whileAnswering(
+        client.setAllocations({ shrinks: toAgent(batch.shrinks), grows: toAgent(batch.grows) }),
+        this.#responseTimeoutMs,
+      );
       return stepResultsOf(outcomes);
     } catch (error) {
+      if (error instanceof AgentTimeoutError) {
+        await this.#unreachable(host, `the agent does not answer: ${error.message}`, {
+          repeat: "silent",
+        });
+      }
       return steps.map(({ app }) => ({ app, error: messageOf(error), attempted: true }));
     }
   }
