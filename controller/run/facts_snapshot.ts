@@ -4,7 +4,8 @@
  * program started is a fork and an exec), the deployed runtime's `--version` (so a runtime that
  * cannot run there is still found), the user id and the listeners of a port; the controller
  * parses it with the agent's own parsers into the same {@linkcode HostFacts} the agent reports.
- * Checking a host this way costs about a fifth of the CPU of running the facts program in Deno.
+ * Measured through one SSH connection here: the probe adds about 48 ms of CPU to the deploy's
+ * session (28 of them the runtime's `--version`), the facts program in Deno added about 125.
  *
  * What the shell cannot do, it reads instead: perf counters from sysfs (a CPU PMU exposing
  * `cpu-cycles`) and `perf_event_paranoid`, where the agent opens a counter; the CPU count from
@@ -191,7 +192,6 @@ export function parseFactsSnapshot(output: string, host: string): FactsSnapshot 
         "/proc/self/smaps and /proc/self/mountinfo (is grep installed, is /proc mounted?)",
     );
   }
-  const uid = Number(keyed("/proc/self/status", "Uid").split(/\s+/)[1]);
   const number = (value: string, what: string) => {
     const n = Number(value);
     if (value === "" || !Number.isFinite(n)) {
@@ -199,6 +199,8 @@ export function parseFactsSnapshot(output: string, host: string): FactsSnapshot 
     }
     return n;
   };
+  // Real, effective, saved and file-system ids: the effective one decides.
+  const uid = number(keyed("/proc/self/status", "Uid").split(/\s+/)[1] ?? "", "user id");
   const mounts = parseCgroupMounts(grepped("/proc/self/mountinfo").join("\n"));
   for (const line of lines("v2controllers")) {
     const [path = "", ...controllers] = line.trim().split(/\s+/);

@@ -148,6 +148,10 @@ Deno.test("the shell probe's output is refused with the host and the value named
     /facts from n7: unreadable MemTotal "x"/,
   );
   assert.throws(
+    () => parseFactsSnapshot(OTHER_HOST.replace(/Uid:.*/, "Uid:"), "n7"),
+    /facts from n7: unreadable user id ""/,
+  );
+  assert.throws(
     () => parseFactsSnapshot(OTHER_HOST.replace("no-permission", "maybe"), "n7"),
     /facts from n7: unreadable \/dev\/loop-control state "maybe"/,
   );

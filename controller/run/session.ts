@@ -684,7 +684,9 @@ export class RunSession {
       );
       return stepResultsOf(outcomes);
     } catch (error) {
-      if (error instanceof AgentTimeoutError) {
+      // Only an unanswered ping says the agent is gone; the request's own timeout (a shrink
+      // still waiting for write-back, its agent answering) fails the steps alone.
+      if (error instanceof AgentTimeoutError && error.op === "list") {
         await this.#unreachable(host, `the agent does not answer: ${error.message}`, {
           repeat: "silent",
         });
