@@ -35,6 +35,13 @@ import { fileSink } from "./apps/output.ts";
 import type { RemovedDevice } from "../remote_swap/protocol.ts";
 import { type RemoteSwapDevice, RemoteSwapSupervisor } from "./remote_swap.ts";
 
+/**
+ * How long a `samples` request with `fresh` waits for the sampling it starts: a workload slow to
+ * answer (5 s at most) must not make its agent look unreachable to the controller, which waits
+ * 2 s at least.
+ */
+const FRESH_SAMPLE_WAIT_MS = 1000;
+
 /** Configuration of one agent. */
 export interface AgentConfig {
   /** Directory for the socket, pid file and app logs (created 0700). */
@@ -96,7 +103,7 @@ export class AgentCore {
   #followDefaultSwap = new Set<string>();
   #seq = 0;
   #listeners = new Set<(event: AgentEvent) => void>();
-  #timer: ReturnType<typeof setInterval> | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
   #sampling: Promise<void> | null = null;
   #closed = false;
   readonly #remoteSwap: RemoteSwapSupervisor;
@@ -134,10 +141,50 @@ export class AgentCore {
         message: `cannot adopt this agent's remote swap device: ${error.message}`,
       })
     );
-    this.#timer = setInterval(() => {
-      if (this.#sampling !== null) return;
-      this.#sampling = this.sampleAll().then(() => {}).finally(() => this.#sampling = null);
-    }, this.config.sampleIntervalMs ?? 1000);
+    this.#scheduleSampling(this.#intervalMs());
+  }
+
+  #intervalMs(): number {
+    return this.config.sampleIntervalMs ?? 1000;
+  }
+
+  /** Samples every interval, the first time after `firstMs`. */
+  #scheduleSampling(firstMs: number): void {
+    this.#stopTimer();
+    this.#timer = setTimeout(() => {
+      this.#timer = setInterval(() => this.#sampleInBackground(), this.#intervalMs());
+      this.#sampleInBackground();
+    }, firstMs);
+  }
+
+  #stopTimer(): void {
+    // clearTimeout and clearInterval share one id space.
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /** The sampling under way, or a new one (samples are never taken twice at once). */
+  #sampleInBackground(): Promise<void> {
+    return this.#sampling ??= this.sampleAll().then(() => {}).finally(() => this.#sampling = null);
+  }
+
+  /**
+   * A collection that finds no sample newer than its cursor: the agent samples now (at most
+   * FRESH_SAMPLE_WAIT_MS of waiting, so a workload slow to answer does not make the agent look
+   * unreachable) and moves its timer half an interval away from that moment. The controller
+   * collects once per epoch; a timer that ticks just around its collections (the same period,
+   * an unlucky phase) would leave some epochs without a sample and give the next two; half an
+   * interval away it ticks mid-epoch.
+   */
+  async #sampleForCollection(): Promise<void> {
+    const sampling = this.#sampleInBackground();
+    if (!this.#closed && this.#timer !== null) this.#scheduleSampling(this.#intervalMs() / 2);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      sampling,
+      new Promise((resolve) => timer = setTimeout(resolve, FRESH_SAMPLE_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Listens to events; returns the unsubscribe function. */
@@ -208,8 +255,11 @@ export class AgentCore {
           request,
           (step) => this.#setAllocation(this.#app(step.appId), step.allocation),
         );
-      case "samples":
-        return this.samples(request.sinceSeq ?? 0, request.appIds);
+      case "samples": {
+        const since = request.sinceSeq ?? 0;
+        if (request.fresh === true && this.#seq <= since) await this.#sampleForCollection();
+        return this.samples(since, request.appIds);
+      }
       case "list":
         return { apps: this.list() };
       case "stop": {
@@ -512,8 +562,7 @@ export class AgentCore {
   /** Stops the sampling timer and tears everything down (for shutdown). */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#stopTimer();
     await this.#sampling;
     await this.teardown();
     this.#listeners.clear();

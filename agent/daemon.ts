@@ -11,7 +11,7 @@ import { type AgentConfig, AgentCore } from "./core.ts";
 import { detectCgroups } from "./cgroup/mounts.ts";
 import { reapOrphanCgroups } from "./cgroup/reap.ts";
 import { AGENT_VERSION } from "./host_facts.ts";
-import { readerLines, writeAll } from "../common/lines.ts";
+import { concatBytes, readerLines, writeAll } from "../common/lines.ts";
 import { AGENT_PROTOCOL_VERSION, type AgentEvent, type AgentMessage } from "./protocol.ts";
 import { parseAgentRequest } from "./protocol_schema.ts";
 
@@ -146,10 +146,19 @@ async function serveConnection(
   const encoder = new TextEncoder();
   let writing = Promise.resolve();
   let open = true;
-  const send = (message: AgentMessage) => {
+  // Messages queued while a write is under way (or in the same tick) go out in one write: the
+  // samples of one sampling round reach the controller together, never split by a collection.
+  let queued: Uint8Array[] = [];
+  let next: Promise<void> | null = null;
+  const send = (message: AgentMessage): Promise<void> => {
     if (!open) return writing;
-    const bytes = encoder.encode(JSON.stringify(message) + "\n");
-    writing = writing.then(() => writeAll(conn, bytes)).catch((error) => {
+    queued.push(encoder.encode(JSON.stringify(message) + "\n"));
+    next ??= writing = writing.then(() => {
+      next = null;
+      const batch = concatBytes(queued);
+      queued = [];
+      return writeAll(conn, batch);
+    }).catch((error) => {
       // The peer went away (broken pipe, reset): stop writing to this connection.
       if (
         !(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)
@@ -158,7 +167,7 @@ async function serveConnection(
       }
       open = false;
     });
-    return writing;
+    return next;
   };
   let sampleEvents = false;
   const unsubscribe = core.subscribe((event: AgentEvent) => {

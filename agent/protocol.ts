@@ -400,9 +400,12 @@ export type AgentRequest =
   | { id: number; op: "set-allocations"; shrinks: AllocationStep[]; grows: AllocationStep[] }
   /**
    * Returns stored samples with `seq > sinceSeq` (all retained ones when omitted), optionally
-   * for some apps only; answered with {@link SamplesResult}.
+   * for some apps only; answered with {@link SamplesResult}. With `fresh`, an agent that has
+   * none newer than `sinceSeq` samples every app first (waiting up to a second for it) and
+   * moves its sampling timer half an interval away from this request, so that one collection
+   * per epoch finds a sample taken during that epoch.
    */
-  | { id: number; op: "samples"; sinceSeq?: number; appIds?: AppId[] }
+  | { id: number; op: "samples"; sinceSeq?: number; appIds?: AppId[]; fresh?: boolean }
   /** Answered with `{ apps: AppStatus[] }`. */
   | { id: number; op: "list" }
   /** Stops one app (SIGTERM, then SIGKILL after `graceMs`) and removes its cgroup. Idempotent. */

@@ -136,6 +136,7 @@ const request = z.discriminatedUnion("op", [
     op: z.literal("samples"),
     sinceSeq: z.number().int().exactOptional(),
     appIds: z.array(appId).exactOptional(),
+    fresh: z.boolean().exactOptional(),
   }),
   z.object({ id, op: z.literal("list") }),
   z.object({

@@ -1,5 +1,5 @@
 /**
- * Line splitting of byte streams (child output, sockets).
+ * Line splitting of byte streams (child output, sockets), and writing bytes out.
  * @module
  */
 
@@ -58,4 +58,16 @@ export async function writeAll(
 ): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await writer.write(bytes.subarray(written));
+}
+
+/** Concatenates chunks into one array (the one chunk itself when there is only one). */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
 }

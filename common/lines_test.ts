@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readerLines, readLines, writeAll } from "./lines.ts";
+import { concatBytes, readerLines, readLines, writeAll } from "./lines.ts";
 
 /** A reader handing out `chunks` one per read, as a socket may split and join lines. */
 function chunked(chunks: readonly Uint8Array[]) {
@@ -66,4 +66,14 @@ Deno.test("writeAll finishes partial writes", async () => {
   };
   await writeAll(writer, new Uint8Array([1, 2, 3, 4, 5, 6, 7]));
   assert.deepEqual(written, [1, 2, 3, 4, 5, 6, 7]);
+});
+
+Deno.test("concatBytes joins chunks in order", () => {
+  const one = new Uint8Array([1, 2]);
+  assert.deepEqual(
+    concatBytes([one, new Uint8Array([]), new Uint8Array([3])]),
+    new Uint8Array([1, 2, 3]),
+  );
+  assert.equal(concatBytes([one]), one);
+  assert.deepEqual(concatBytes([]), new Uint8Array([]));
 });

@@ -20,19 +20,24 @@ async function call(core: AgentCore, body: Record<string, unknown>): Promise<unk
   return response.result;
 }
 
+/** Launches the fake far-memory workload as app "fake" with `cacheBytes` and 20 MiB/s. */
+async function launchFake(core: AgentCore, cacheBytes: number): Promise<AppStatus> {
+  return (await call(core, {
+    op: "launch",
+    app: {
+      appId: "fake",
+      enforcement: "farmem",
+      program: { kind: "argv", argv: [Deno.execPath(), "run", "-A", FAKE] },
+      allocation: { cacheBytes, bandwidthBytesPerSec: 20 * MiB },
+    },
+  })) as AppStatus;
+}
+
 Deno.test("farmem app follows limit changes", async () => {
   const stateDir = await Deno.makeTempDir({ prefix: "spirit-agent-test-" });
   const core = new AgentCore({ stateDir });
   try {
-    const status = (await call(core, {
-      op: "launch",
-      app: {
-        appId: "fake",
-        enforcement: "farmem",
-        program: { kind: "argv", argv: [Deno.execPath(), "run", "-A", FAKE] },
-        allocation: { cacheBytes: 128 * MiB, bandwidthBytesPerSec: 20 * MiB },
-      },
-    })) as AppStatus;
+    const status = await launchFake(core, 128 * MiB);
     assert.equal(status.state, "running");
     assert.equal(status.enforceable.cache.enforced, true);
     const first = (await core.sampleAll())[0];
@@ -62,6 +67,48 @@ Deno.test("farmem app follows limit changes", async () => {
     assert.equal(last?.mrc.available, true);
     await call(core, { op: "stop", appId: "fake" });
     assert.deepEqual(core.list(), []);
+  } finally {
+    await core.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("a collection with no new sample makes the agent sample now and tick mid-interval", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "spirit-agent-test-" });
+  const intervalMs = 3000;
+  const core = new AgentCore({ stateDir, sampleIntervalMs: intervalMs });
+  const ticks: number[] = [];
+  core.subscribe((event) => {
+    if (event.event === "sample") ticks.push(event.sample.timeMs);
+  });
+  try {
+    await launchFake(core, 32 * MiB);
+    core.start();
+    await waitFor("the timer's first sample", () => ticks.length >= 1 || undefined, {
+      timeoutMs: 2 * intervalMs,
+    });
+    const { lastSeq } = (await call(core, { op: "samples" })) as SamplesResult;
+    // Without `fresh` an agent with nothing newer answers with nothing.
+    const plain = (await call(core, { op: "samples", sinceSeq: lastSeq })) as SamplesResult;
+    assert.deepEqual(plain.samples, []);
+    const fresh =
+      (await call(core, { op: "samples", sinceSeq: lastSeq, fresh: true })) as SamplesResult;
+    assert.equal(fresh.samples.length, 1);
+    assert.ok((fresh.samples[0]?.seq ?? 0) > lastSeq);
+    const freshAt = fresh.samples[0]?.timeMs ?? 0;
+    // With a sample newer than the cursor, `fresh` takes none.
+    const again =
+      (await call(core, { op: "samples", sinceSeq: lastSeq, fresh: true })) as SamplesResult;
+    assert.deepEqual(again.samples.map((s) => s.seq), fresh.samples.map((s) => s.seq));
+    // The timer moved: its next tick is half an interval after the fresh sample, where it would
+    // have been a whole interval after its previous tick (just before the request) otherwise.
+    const next = await waitFor("the timer's next sample", () => ticks.find((t) => t > freshAt), {
+      timeoutMs: 2 * intervalMs,
+    });
+    const afterMs = next - freshAt;
+    console.log(`next timer sample ${afterMs} ms after the fresh one (interval ${intervalMs} ms)`);
+    assert.ok(afterMs >= intervalMs / 4, `${afterMs} ms`);
+    assert.ok(afterMs < intervalMs * 0.85, `${afterMs} ms: the timer was not moved`);
   } finally {
     await core.close();
     await Deno.remove(stateDir, { recursive: true });

@@ -4,22 +4,12 @@
  * Shared by the local and SSH connectors.
  * @module
  */
+import { concatBytes } from "../../common/lines.ts";
 import { ExecTimeoutError, RemoteCommandError } from "./errors.ts";
 import type { ExecOptions, ExecResult, RemoteProcess } from "./types.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Concatenates chunks into one array. */
-export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
 
 async function drain(
   stream: ReadableStream<Uint8Array>,

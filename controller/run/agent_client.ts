@@ -306,12 +306,20 @@ export class AgentClient implements AsyncDisposable {
     return this.request({ op: "set-allocations", ...batch });
   }
 
-  /** Samples newer than `sinceSeq`. */
-  samples(sinceSeq?: number, options: { timeoutMs?: number } = {}): Promise<SamplesResult> {
-    return this.request(
-      sinceSeq === undefined ? { op: "samples" } : { op: "samples", sinceSeq },
-      options,
-    );
+  /**
+   * Samples newer than `sinceSeq`; with `fresh`, the agent takes one now when it has none
+   * newer (see the `samples` request).
+   */
+  samples(
+    sinceSeq?: number,
+    options: { timeoutMs?: number; fresh?: boolean } = {},
+  ): Promise<SamplesResult> {
+    const { fresh, ...rest } = options;
+    return this.request({
+      op: "samples",
+      ...(sinceSeq === undefined ? {} : { sinceSeq }),
+      ...(fresh === true ? { fresh } : {}),
+    }, rest);
   }
 
   /**

@@ -119,10 +119,12 @@ export class AgentSlot {
    * Samples since the last call (all the daemon kept, on a new daemon). The agent pushes each
    * sample as it takes it, so normally these are at hand and no request is made; the agent is
    * asked (`samples` since the cursor) only when none arrived since the last call (an agent
-   * with nothing to say, or one that is unreachable: the request's timeout tells) or when the
-   * pushed ones do not follow the cursor without a gap (the first collection, a new session).
+   * with nothing to say, one whose timer ticks just after the collections, or one that is
+   * unreachable: the request's timeout tells) or when the pushed ones do not follow the cursor
+   * without a gap (the first collection, a new session). With `fresh`, an agent asked takes a
+   * sample then if it has none newer, and moves its timer away from the collections.
    */
-  async samples(options: { timeoutMs?: number } = {}): Promise<AppSample[]> {
+  async samples(options: { timeoutMs?: number; fresh?: boolean } = {}): Promise<AppSample[]> {
     const client = this.client;
     if (client === null) throw new Error(`no agent session on ${this.host}`);
     const pushedAtMs = this.#pushedAtMs;

@@ -622,9 +622,11 @@ export class RunSession {
       const quiet = this.#outages.get(slot.host)?.unreachableReported === true;
       let samples: AppSample[];
       try {
-        samples = await slot.samples({
-          timeoutMs: quiet ? Math.min(250, this.#responseTimeoutMs) : this.#responseTimeoutMs,
-        });
+        samples = await slot.samples(
+          quiet
+            ? { timeoutMs: Math.min(250, this.#responseTimeoutMs) }
+            : { timeoutMs: this.#responseTimeoutMs, fresh: true },
+        );
       } catch (error) {
         if (error instanceof AgentTimeoutError) {
           await this.#unreachable(slot.host, `the agent does not answer: ${error.message}`, {

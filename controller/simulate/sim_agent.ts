@@ -230,6 +230,11 @@ export class SimDaemon {
         const failure = this.#world.samplesFailure(nowMs);
         if (failure !== null) throw new ProtocolError("internal", failure);
         const since = request.sinceSeq ?? 0;
+        if (request.fresh === true && this.#seq <= since && this.#alive) {
+          // As the real agent: sample now, the timer half an interval away.
+          this.#sampleAll(nowMs);
+          this.#nextSampleMs = nowMs + this.#intervalMs / 2;
+        }
         const ids = request.appIds ?? [...this.#history.keys()];
         const samples = ids.flatMap((id) => newerThan(this.#history.get(id) ?? [], since))
           .sort((a, b) => a.seq - b.seq);
