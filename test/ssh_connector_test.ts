@@ -8,9 +8,23 @@ import { closeAll, onHosts } from "../controller/connectors/connect.ts";
 import { RemoteCommandError, SshConnectionError } from "../controller/connectors/errors.ts";
 import { Limiter } from "../controller/connectors/limit.ts";
 import { SshConnector } from "../controller/connectors/ssh.ts";
+import { terminateMaster } from "../controller/connectors/ssh_mux.ts";
+import { waitFor } from "./fixtures/agent_harness.ts";
 import { HOSTILE_ARGV } from "./fixtures/hostile_argv.ts";
 import { createNetnsHosts } from "./fixtures/netns_hosts.ts";
 import { commandOnPath, ROOT, systemTest } from "./prereq.ts";
+
+/** Live ssh master connections by pid: a master names itself `ssh: CONTROL_PATH [mux]`. */
+async function sshMasters(): Promise<Map<number, string>> {
+  const masters = new Map<number, string>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    const path = /^ssh: (.*) \[mux\]/.exec(cmdline)?.[1];
+    if (path !== undefined) masters.set(Number(entry.name), path);
+  }
+  return masters;
+}
 
 const PREREQS = [ROOT, commandOnPath("sshd"), commandOnPath("ssh"), commandOnPath("ip")];
 
@@ -149,6 +163,34 @@ systemTest("ssh connector runs commands on namespaced hosts over real SSH", PRER
         /tbf .*rate 200Mbit/,
       );
     });
+
+    await t.step(
+      "a master told to exit over its socket exits; close removes its directory",
+      async () => {
+        const host = net.hosts[1];
+        assert.ok(host);
+        const before = await sshMasters();
+        const c = new SshConnector(host.name, host.ssh);
+        await c.exec(["true"]);
+        const started = [...(await sshMasters())].filter(([pid]) => !before.has(pid));
+        assert.equal(started.length, 1, "one master connection for the connector");
+        const [[pid, socket] = [0, ""]] = started;
+        // What close() does first, against the real OpenSSH master.
+        assert.equal(await terminateMaster(socket), true);
+        await waitFor(
+          "the master to exit",
+          async () => !(await sshMasters()).has(pid) || undefined,
+          {
+            timeoutMs: 5000,
+          },
+        );
+        assert.equal(await terminateMaster(socket), false, "nobody listens any more");
+        const dir = socket.slice(0, socket.lastIndexOf("/"));
+        await c.close();
+        await assert.rejects(Deno.stat(dir), Deno.errors.NotFound);
+        await assert.rejects(c.exec(["true"]), /closed/);
+      },
+    );
 
     await t.step("fails fast on an unknown host key", async () => {
       const host = net.hosts[0];

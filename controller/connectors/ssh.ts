@@ -17,6 +17,7 @@ import type { Limiter } from "./limit.ts";
 import { completeExec } from "./exec_io.ts";
 import { quoteArgv } from "./shell_quote.ts";
 import { classifySshFailure, sshArgs } from "./ssh_args.ts";
+import { terminateMaster } from "./ssh_mux.ts";
 import type {
   Connector,
   ExecOptions,
@@ -60,6 +61,7 @@ export class SshConnector implements Connector {
   #ownsControlDir = false;
   #closed = false;
   #master: Promise<void> | undefined;
+  readonly #socketName = `m-${crypto.randomUUID().slice(0, 8)}`;
 
   /** A connector for `target`, named `host` in messages. Connects lazily. */
   constructor(host: string, target: SshTarget, options: SshConnectorOptions = {}) {
@@ -77,11 +79,16 @@ export class SshConnector implements Connector {
       this.#ownsControlDir = true;
     }
     return sshArgs(this.#target, {
-      controlPath: `${this.#controlDir}/%C`,
+      controlPath: this.#controlPath(this.#controlDir),
       ...(this.#options.controlPersistSec === undefined
         ? {}
         : { controlPersistSec: this.#options.controlPersistSec }),
     });
+  }
+
+  /** The master's socket: a name of this connector's own (the directory may be shared). */
+  #controlPath(dir: string): string {
+    return `${dir}/${this.#socketName}`;
   }
 
   /**
@@ -389,8 +396,10 @@ export class SshConnector implements Connector {
     if (this.#closed) return;
     const dir = this.#controlDir;
     if (dir !== undefined) {
-      // No master running (never connected, or already gone) makes `-O exit` fail: fine.
-      await this.#control(["-O", "exit"]);
+      // Told over its socket (no ssh client to start); `ssh -O exit` if that fails otherwise
+      // than by no master listening (never connected, or already gone).
+      const told = await terminateMaster(this.#controlPath(dir)).catch(() => null);
+      if (told === null) await this.#control(["-O", "exit"]);
       if (this.#ownsControlDir) await Deno.remove(dir, { recursive: true });
     }
     this.#closed = true;

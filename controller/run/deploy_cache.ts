@@ -22,8 +22,9 @@
  * verified (0), `$6`/`$7` how many runtime/bundle entries to keep, `$8` the machine names
  * (`uname -m`) the runtime runs on, space-separated; optionally `$9` = `then` and a command
  * after it, which a probe that finds both files verified runs at once (`exec`, with
- * `SPIRIT_RUNTIME` and `SPIRIT_BUNDLE` set to their paths) after printing a line `then`: its
- * output follows that line. Output: tab-separated lines `arch <name>`
+ * `SPIRIT_RUNTIME` and `SPIRIT_BUNDLE` set to their paths, and `SPIRIT_RUNTIME_STAMP` to the
+ * runtime's verified stamp when it was checked) after printing a line `then`: its output follows
+ * that line. Output: tab-separated lines `arch <name>`
  * (the host is another architecture: nothing else is done), `refuse <message>` (then nothing
  * else), or `root <dir>`, `runtime ok|missing|bad <sha256>`,
  * `bundle ...` and, once both are verified after a copy (mode `finish`), `pruned <dir>` for
@@ -141,7 +142,8 @@ verify() {
     rm -f -- "$1" "$1.verified"; checked=$(printf 'bad\t%s' "$sum")
   fi
 }
-verify "$runtime_dir/deno" "$2" "$4"; runtime=$checked
+seen=
+verify "$runtime_dir/deno" "$2" "$4"; runtime=$checked; runtime_stamp=$seen
 verify "$bundle_dir/spirit.js" "$3" "$5"; bundle=$checked
 printf 'root\t%s\nruntime\t%s\nbundle\t%s\n' "$root" "$runtime" "$bundle"
 if [ "$runtime" != ok ] || [ "$bundle" != ok ]; then exit 0; fi
@@ -152,7 +154,8 @@ touch -c -- "$runtime_dir" "$bundle_dir"
 if [ "$1" = probe ] && [ "$9" = then ]; then
   shift 9
   printf 'then\n'
-  SPIRIT_RUNTIME=$runtime_dir/deno SPIRIT_BUNDLE=$bundle_dir/spirit.js exec "$@"
+  SPIRIT_RUNTIME=$runtime_dir/deno SPIRIT_RUNTIME_STAMP=$runtime_stamp \
+    SPIRIT_BUNDLE=$bundle_dir/spirit.js exec "$@"
 fi
 # Entries are added only by copies: pruning waits for one (the finish after it).
 if [ "$1" != finish ]; then exit 0; fi

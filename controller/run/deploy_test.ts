@@ -278,7 +278,7 @@ Deno.test("deploy runs a command in the probe's round trip when the cache is cur
     const host = new TestHost([`HOME=${home}`]);
     const files = await shipped(local);
     const then = {
-      argv: ["sh", "-c", 'echo "runtime=$SPIRIT_RUNTIME"; cat; exit 3'],
+      argv: ["sh", "-c", 'echo "runtime=$SPIRIT_RUNTIME $SPIRIT_RUNTIME_STAMP"; cat; exit 3'],
       stdin: "from stdin\n",
     };
     // Nothing cached yet: the files are copied and the command does not run.
@@ -286,10 +286,16 @@ Deno.test("deploy runs a command in the probe's round trip when the cache is cur
     assert.equal(first.then, null);
     const second = await deploy(host, { artifacts: files, then });
     assert.deepEqual(second.copied, []);
-    assert.deepEqual(second.then, {
-      stdout: `runtime=${second.paths.deno}\nfrom stdin\n`,
+    // The runtime's verified stamp comes along (inode, size, modification and change times).
+    const info = await Deno.stat(second.paths.deno);
+    const stamp = second.then?.stdout.split("\n")[0]?.split(" ").slice(1) ?? [];
+    assert.deepEqual(stamp.slice(0, 2), [String(info.ino), String(info.size)]);
+    assert.equal(stamp.length, 8, second.then?.stdout);
+    assert.deepEqual({ ...second.then, stdout: second.then?.stdout.split("\n").slice(1) }, {
+      stdout: ["from stdin", ""],
       stderr: "",
       code: 3,
     });
+    assert.ok(second.then?.stdout.startsWith(`runtime=${second.paths.deno} `));
   });
 });

@@ -7,11 +7,14 @@ import {
   RuntimeDoesNotStartError,
 } from "./facts_snapshot.ts";
 
-/** Runs the probe here, as `spirit check` does on a host. */
-async function probeHere(port = 0, runtime = Deno.execPath()): Promise<string> {
+/** Runs the probe here, as `spirit check` does on a host (`stamp`: as a deploy passes it). */
+async function probeHere(port = 0, runtime = Deno.execPath(), stamp?: string): Promise<string> {
   const output = await new Deno.Command("sh", {
     args: ["-c", FACTS_SCRIPT, "spirit-facts", String(port)],
-    env: { SPIRIT_RUNTIME: runtime },
+    env: {
+      SPIRIT_RUNTIME: runtime,
+      ...(stamp === undefined ? {} : { SPIRIT_RUNTIME_STAMP: stamp }),
+    },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -49,6 +52,47 @@ Deno.test("the shell probe sees a listening port and a runtime that does not sta
           error.message,
         ),
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a deployed runtime that started on this boot is not started again", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A runtime that counts its starts.
+    const runtime = `${dir}/deno`;
+    await Deno.writeTextFile(
+      runtime,
+      `#!/bin/sh\necho x >> ${dir}/starts\nprintf 'deno 9.9.9 (test)\\nv8 1\\n'\n`,
+      { mode: 0o755 },
+    );
+    const starts = async () => (await Deno.readTextFile(`${dir}/starts`)).split("\n").length - 1;
+    const version = async (stamp?: string) =>
+      parseFactsSnapshot(await probeHere(0, runtime, stamp), "here").runtimeVersion;
+    assert.equal(await version("1 2 3"), "deno 9.9.9 (test)");
+    assert.equal(await version("1 2 3"), "deno 9.9.9 (test)");
+    assert.equal(await starts(), 1);
+    const boot = (await Deno.readTextFile("/proc/sys/kernel/random/boot_id")).trim();
+    assert.equal(
+      await Deno.readTextFile(`${runtime}.ran`),
+      `1 2 3 ${boot}\ndeno 9.9.9 (test)\nv8 1\n`,
+    );
+    // Another file (another stamp) starts again; without a stamp (a local runtime) it always
+    // starts and nothing is recorded next to it.
+    assert.equal(await version("1 2 4"), "deno 9.9.9 (test)");
+    assert.equal(await starts(), 2);
+    await Deno.remove(`${runtime}.ran`);
+    await version();
+    await version();
+    assert.equal(await starts(), 4);
+    await assert.rejects(Deno.stat(`${runtime}.ran`), Deno.errors.NotFound);
+    // A runtime that fails is not recorded, so it is tried (and reported) every time.
+    await Deno.writeTextFile(runtime, "#!/bin/sh\necho x >> " + dir + "/starts\nexit 3\n");
+    await assert.rejects(async () => await version("5 5 5"), RuntimeDoesNotStartError);
+    await assert.rejects(async () => await version("5 5 5"), RuntimeDoesNotStartError);
+    assert.equal(await starts(), 6);
+    await assert.rejects(Deno.stat(`${runtime}.ran`), Deno.errors.NotFound);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
