@@ -220,6 +220,9 @@ systemTest("ssh connector runs commands on namespaced hosts over real SSH", PRER
         assert.match(e.stderrTail, /Connection refused/);
         return true;
       });
+      // The first attempt was retried: it is on record, named by what ssh printed.
+      assert.equal(c.failedAttempts.length, 1);
+      assert.match(c.failedAttempts[0] ?? "", /Connection refused/);
     });
   } finally {
     await closeAll(connectors);

@@ -62,6 +62,7 @@ export class SshConnector implements Connector {
   #closed = false;
   #master: Promise<void> | undefined;
   readonly #socketName = `m-${crypto.randomUUID().slice(0, 8)}`;
+  readonly #failedAttempts: string[] = [];
 
   /** A connector for `target`, named `host` in messages. Connects lazily. */
   constructor(host: string, target: SshTarget, options: SshConnectorOptions = {}) {
@@ -84,6 +85,11 @@ export class SshConnector implements Connector {
         ? {}
         : { controlPersistSec: this.#options.controlPersistSec }),
     });
+  }
+
+  /** Connection attempts that failed and were retried (see Connector.failedAttempts). */
+  get failedAttempts(): readonly string[] {
+    return this.#failedAttempts;
   }
 
   /** The master's socket: a name of this connector's own (the directory may be shared). */
@@ -143,6 +149,8 @@ export class SshConnector implements Connector {
           transient: kind !== "permanent",
         });
       }
+      const said = result.stderr.trim().split("\n").at(-1)?.trim() ?? "";
+      this.#failedAttempts.push(said === "" ? `ssh exited with 255` : said.slice(0, 200));
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay *= 2;
     }

@@ -87,6 +87,11 @@ export interface Connector extends AsyncDisposable {
   put(localPath: string, remotePath: string, options?: PutOptions): Promise<void>;
   /** Copies `remotePath` to a local file. */
   get(remotePath: string, localPath: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Optional: the connection attempts that failed and were retried so far, oldest first, each
+   * named by the last line the client printed (a check reports them: a slow or flaky link).
+   */
+  readonly failedAttempts?: readonly string[];
   /** Releases connections; idempotent. */
   close(): Promise<void>;
 }

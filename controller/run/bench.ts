@@ -16,6 +16,7 @@ import type { EpochRecord } from "../results/types.ts";
 import { DEFAULT_SSH_MAX_PARALLEL } from "../playbook/types.ts";
 import { durationOption, rateOption } from "./bench_options.ts";
 import { busyCpus, type CpuReading, sampleCpu } from "./machine_load.ts";
+import { type CheckReport, retriedCount } from "./check.ts";
 import { LOCAL_CLI } from "./runtime.ts";
 
 /** Median and 95th percentile (nearest rank) of some figures, in ms. */
@@ -67,6 +68,8 @@ export interface CheckTiming {
   repeats: number;
   wall: Spread;
   problems: number;
+  /** Connection attempts that failed and were retried, over all the checks. */
+  retried: number;
 }
 
 /** Everything the benchmark measured. */
@@ -305,9 +308,12 @@ export async function benchController(
         options.log(`spirit check on ${count + 1} hosts (${options.checkRepeats + 1} times)`);
         const runs: number[] = [];
         let problems = 0;
+        let retried = 0;
         for (let i = 0; i <= options.checkRepeats; i++) {
           const { stdout, wallMs } = await spirit(["check", file, "--json"], options);
-          problems = (JSON.parse(stdout) as { problems: unknown[] }).problems.length;
+          const report = JSON.parse(stdout) as Pick<CheckReport, "problems" | "warnings">;
+          problems = report.problems.length;
+          retried += report.warnings.reduce((n, w) => n + retriedCount(w.problem), 0);
           runs.push(wallMs);
         }
         const [firstMs = NaN, ...repeats] = runs;
@@ -317,6 +323,7 @@ export async function benchController(
           repeats: repeats.length,
           wall: spread(repeats),
           problems,
+          retried,
         };
       }
       options.log(`spirit run on ${count} compute hosts (${options.durationMs} ms)`);
@@ -413,13 +420,22 @@ export function formatControllerBench(bench: ControllerBench): string {
     lines.push(
       "",
       `spirit check wall time (target: within 5 s on 32 compute hosts)`,
-      formatTable(["hosts", "first (ms)", "runs", "median (ms)", "p95 (ms)", "problems"], [[
+      formatTable([
+        "hosts",
+        "first (ms)",
+        "runs",
+        "median (ms)",
+        "p95 (ms)",
+        "problems",
+        "retried logins",
+      ], [[
         String(c.hosts),
         ms(c.firstMs),
         String(c.repeats),
         ms(c.wall.medianMs),
         ms(c.wall.p95Ms),
         String(c.problems),
+        String(c.retried),
       ]]),
     );
   }

@@ -113,6 +113,21 @@ async function probe(
   };
 }
 
+/** The warning for connection attempts that failed and were retried, or null (pure). */
+export function retriedWarning(failed: readonly string[]): string | null {
+  if (failed.length === 0) return null;
+  return `${failed.length} connection attempt${failed.length === 1 ? "" : "s"} failed and ${
+    failed.length === 1 ? "was" : "were"
+  } retried (last: ${failed.at(-1)})`;
+}
+
+/** How many retried attempts a warning of {@linkcode retriedWarning} names (0 for others). */
+export function retriedCount(warning: string): number {
+  return Number(
+    /^(\d+) connection attempts? failed and (was|were) retried/.exec(warning)?.[1] ?? 0,
+  );
+}
+
 /** Checks every host of a playbook in parallel. */
 export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
   const hosts = Object.values(playbook.hosts);
@@ -141,6 +156,10 @@ export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
         continue;
       }
       report.facts[outcome.host] = outcome.value.facts;
+      // Reached, but not at once: a slow or flaky link (unreachable hosts are problems above).
+      const failed = connectors.find((c) => c.host === outcome.host)?.failedAttempts ?? [];
+      const retried = retriedWarning(failed);
+      if (retried !== null) report.warnings.push({ host: outcome.host, problem: retried });
       for (const problem of outcome.value.problems) {
         report.problems.push({ host: outcome.host, problem });
       }
