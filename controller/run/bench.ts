@@ -16,7 +16,7 @@ import type { EpochRecord } from "../results/types.ts";
 import { DEFAULT_SSH_MAX_PARALLEL } from "../playbook/types.ts";
 import { durationOption, rateOption } from "./bench_options.ts";
 import { busyCpus, type CpuReading, sampleCpu } from "./machine_load.ts";
-import { type CheckReport, retriedCount } from "./check.ts";
+import type { CheckReport } from "./check.ts";
 import { LOCAL_CLI } from "./runtime.ts";
 
 /** Median and 95th percentile (nearest rank) of some figures, in ms. */
@@ -311,9 +311,9 @@ export async function benchController(
         let retried = 0;
         for (let i = 0; i <= options.checkRepeats; i++) {
           const { stdout, wallMs } = await spirit(["check", file, "--json"], options);
-          const report = JSON.parse(stdout) as Pick<CheckReport, "problems" | "warnings">;
+          const report = JSON.parse(stdout) as Pick<CheckReport, "problems" | "retriedLogins">;
           problems = report.problems.length;
-          retried += report.warnings.reduce((n, w) => n + retriedCount(w.problem), 0);
+          retried += Object.values(report.retriedLogins).reduce((a, b) => a + b, 0);
           runs.push(wallMs);
         }
         const [firstMs = NaN, ...repeats] = runs;

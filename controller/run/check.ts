@@ -27,6 +27,8 @@ export interface CheckReport {
   problems: CheckProblem[];
   /** What would let it run, but not as intended (e.g. zswap in front of the remote device). */
   warnings: CheckProblem[];
+  /** Failed connection attempts that were retried, by host (hosts reached at once are absent). */
+  retriedLogins: Record<string, number>;
 }
 
 /** The problems of one host given its facts (pure). */
@@ -121,13 +123,6 @@ export function retriedWarning(failed: readonly string[]): string | null {
   } retried (last: ${failed.at(-1)})`;
 }
 
-/** How many retried attempts a warning of {@linkcode retriedWarning} names (0 for others). */
-export function retriedCount(warning: string): number {
-  return Number(
-    /^(\d+) connection attempts? failed and (was|were) retried/.exec(warning)?.[1] ?? 0,
-  );
-}
-
 /** Checks every host of a playbook in parallel. */
 export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
   const hosts = Object.values(playbook.hosts);
@@ -141,7 +136,7 @@ export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
       if (host === undefined) throw new Error(`unknown host ${c.host}`);
       return probe(c, playbook, host);
     });
-    const report: CheckReport = { facts: {}, problems: [], warnings: [] };
+    const report: CheckReport = { facts: {}, problems: [], warnings: [], retriedLogins: {} };
     for (const outcome of outcomes) {
       if (!outcome.ok) {
         const message = outcome.error instanceof Error
@@ -159,7 +154,10 @@ export async function checkPlaybook(playbook: Playbook): Promise<CheckReport> {
       // Reached, but not at once: a slow or flaky link (unreachable hosts are problems above).
       const failed = connectors.find((c) => c.host === outcome.host)?.failedAttempts ?? [];
       const retried = retriedWarning(failed);
-      if (retried !== null) report.warnings.push({ host: outcome.host, problem: retried });
+      if (retried !== null) {
+        report.warnings.push({ host: outcome.host, problem: retried });
+        report.retriedLogins[outcome.host] = failed.length;
+      }
       for (const problem of outcome.value.problems) {
         report.problems.push({ host: outcome.host, problem });
       }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { retriedCount, retriedWarning } from "./check.ts";
+import { retriedWarning } from "./check.ts";
 
 Deno.test("retriedWarning names how many attempts were retried and the last reason", () => {
   assert.equal(retriedWarning([]), null);
@@ -13,10 +13,4 @@ Deno.test("retriedWarning names how many attempts were retried and the last reas
     "2 connection attempts failed and were retried " +
       "(last: kex_exchange_identification: read: reset)",
   );
-});
-
-Deno.test("retriedCount reads the count back from the warning, 0 from other warnings", () => {
-  assert.equal(retriedCount(retriedWarning(["a"]) ?? ""), 1);
-  assert.equal(retriedCount(retriedWarning(["a", "b", "c"]) ?? ""), 3);
-  assert.equal(retriedCount("zswap is enabled: pages may be compressed in memory"), 0);
 });
