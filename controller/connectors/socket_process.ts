@@ -22,9 +22,10 @@ export function socketProcess(conn: Deno.Conn): RemoteProcess {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
   };
-  // A reset ends the stream as an end of file does: the session is over either way.
-  const status: Promise<ProcessStatus> = conn.readable.pipeTo(writable)
-    .catch(() => writable.abort().catch(() => undefined))
+  // A reset ends the stream as an end of file does: the session is over either way. (Piping
+  // must not abort the output with the read's error, or its reader gets the reset.)
+  const status: Promise<ProcessStatus> = conn.readable.pipeTo(writable, { preventAbort: true })
+    .catch(() => writable.close().catch(() => undefined))
     .then(() => {
       close();
       return { code: 0, signal: null };

@@ -17,12 +17,12 @@ export const ATTACHED = {
 
 /**
  * A fake agent session: answers each request line with `answer(request)` (raw text lines);
- * `push` sends a line at any time (an event).
+ * `push` sends a line at any time (an event), `fail` breaks its output.
  */
 export function fakeAgent(
   answer: (request: { id: number; op: string }) => string[],
   first: string = JSON.stringify(ATTACHED),
-): RemoteProcess & { push(line: string): void } {
+): RemoteProcess & { push(line: string): void; fail(error: Error): void } {
   let out!: ReadableStreamDefaultController<Uint8Array>;
   let resolveStatus!: (status: ProcessStatus) => void;
   const status = new Promise<ProcessStatus>((resolve) => resolveStatus = resolve);
@@ -34,8 +34,9 @@ export function fakeAgent(
       send(first);
     },
   });
+  let broken = false;
   const end = () => {
-    out.close();
+    if (!broken) out.close();
     resolveStatus({ code: 0, signal: null });
   };
   const stdin = new WritableStream<Uint8Array>({
@@ -49,6 +50,11 @@ export function fakeAgent(
   });
   return {
     push: send,
+    // The session's output breaks (a connection reset mid-read).
+    fail: (error) => {
+      broken = true;
+      out.error(error);
+    },
     stdin,
     stdout,
     stderr: new ReadableStream({ start: (c) => c.close() }),

@@ -153,7 +153,13 @@ export class AgentClient implements AsyncDisposable {
     return client;
   }
 
+  /**
+   * Reads the session until it ends. Never rejects: a session whose output breaks (a reset
+   * connection) ends like one that closed, with the reason in the error its pending requests
+   * get; nobody awaits this until close(), so a rejection would be an uncaught error.
+   */
   async #read(lines: AsyncGenerator<string>): Promise<void> {
+    let reason = "";
     try {
       for await (const line of lines) {
         if (line.trim() === "") continue;
@@ -164,9 +170,11 @@ export class AgentClient implements AsyncDisposable {
           this.#emit({ event: "warning", message: error.message });
         }
       }
+    } catch (error) {
+      reason = `: ${error instanceof Error ? error.message : String(error)}`;
     } finally {
       this.#ended = true;
-      this.#failPending(new Error(`Agent session on ${this.host} ended`));
+      this.#failPending(new Error(`Agent session on ${this.host} ended${reason}`));
     }
   }
 

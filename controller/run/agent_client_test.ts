@@ -110,3 +110,14 @@ Deno.test("whileAnswering fails a request as soon as the agent stops answering",
   );
   await agent.close();
 });
+
+Deno.test("AgentClient ends a session whose output breaks, failing what is pending with the reason", async () => {
+  // Requests after hello are never answered; the output then breaks.
+  const process = fakeAgent((request) => request.op === "hello" ? [hello(request.id)] : []);
+  const agent = await AgentClient.attach("cn1", process);
+  const pending = agent.samples();
+  process.fail(new Deno.errors.ConnectionReset("Connection reset by peer"));
+  // No uncaught error: the test runner would fail this test on one.
+  await assert.rejects(pending, /Agent session on cn1 ended: Connection reset by peer/);
+  await agent.close();
+});
